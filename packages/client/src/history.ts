@@ -1,0 +1,20 @@
+/** Inserts entries into a list kept sorted by `seq`, skipping seqs already present. */
+export function mergeBySeq<T extends { seq: number }>(list: readonly T[], entries: readonly T[], keep: number): T[] {
+  if (entries.length === 0) return list as T[];
+  const bySeq = new Map<number, T>();
+  for (const entry of list) bySeq.set(entry.seq, entry);
+  for (const entry of entries) if (!bySeq.has(entry.seq)) bySeq.set(entry.seq, entry);
+  const merged = [...bySeq.values()].sort((a, b) => a.seq - b.seq);
+  return merged.length > keep ? merged.slice(merged.length - keep) : merged;
+}
+
+/** The highest seq up to which `list` has no gap, counting from `from`. */
+export function contiguousSeq(list: readonly { seq: number }[], from: number): number {
+  let seq = from;
+  for (const entry of list) {
+    if (entry.seq <= seq) continue;
+    if (entry.seq !== seq + 1) break;
+    seq = entry.seq;
+  }
+  return seq;
+}

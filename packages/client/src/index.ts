@@ -1,0 +1,13 @@
+export {
+  connect,
+  roomUrl,
+  RoomHandle,
+  type ConnectOptions,
+  type PendingChat,
+  type RoomEvents,
+  type RoomSnapshot,
+  type Status,
+  type WebSocketLike,
+} from './room.js';
+export { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
+export { describeActivity, type ActivityEntry, type ChatMessage, type JsonValue, type Member } from '@tandem/protocol';

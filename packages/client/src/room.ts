@@ -1,0 +1,524 @@
+import {
+  applyYMessage,
+  encodeAwarenessStates,
+  encodeSyncStep1,
+  encodeUpdateMessage,
+  FATAL_CLOSE_CODES,
+  parseServerMessage,
+  SUBPROTOCOL,
+  type ActivityEntry,
+  type ChatMessage,
+  type ClientMessage,
+  type JsonValue,
+  type Member,
+  type ServerMessage,
+  type ServerMessageOf,
+} from '@tandem/protocol';
+import { ObservableV2 } from 'lib0/observable';
+import { Awareness, removeAwarenessStates } from 'y-protocols/awareness';
+import * as Y from 'yjs';
+import { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
+import { contiguousSeq, mergeBySeq } from './history.js';
+
+/** The part of the WebSocket constructor the SDK uses: the browser's, or `ws` in Node. */
+export type WebSocketLike = {
+  new (url: string, protocols?: string | string[]): WebSocket;
+};
+
+export interface ConnectOptions {
+  /** The display name to join with. Without a name the connection syncs the document only. */
+  name?: string;
+  /** Defaults to globalThis.WebSocket; pass `WebSocket` from the `ws` package on Node 20. */
+  WebSocket?: WebSocketLike;
+  /** An existing document to bind (for example one an editor already holds). */
+  doc?: Y.Doc;
+  backoff?: Partial<BackoffOptions>;
+  /** How many chat messages and activity entries the handle keeps in memory. */
+  historyLimit?: number;
+}
+
+export type Status =
+  | { state: 'connecting'; attempt: number }
+  | { state: 'open' }
+  | { state: 'reconnecting'; attempt: number; delayMs: number; retryAt: number; closeCode: number }
+  | { state: 'closed'; reason: string };
+
+/** A chat message sent from this handle that the server has not confirmed yet. */
+export interface PendingChat {
+  id: string;
+  text: string;
+  time: number;
+}
+
+export interface RoomSnapshot {
+  status: Status;
+  synced: boolean;
+  me: Member | null;
+  members: readonly Member[];
+  chat: readonly ChatMessage[];
+  pendingChat: readonly PendingChat[];
+  activity: readonly ActivityEntry[];
+  /** Other members typing right now. */
+  typing: readonly Member[];
+}
+
+export type RoomEvents = {
+  status: (status: Status) => void;
+  synced: () => void;
+  members: (members: readonly Member[]) => void;
+  chat: (message: ChatMessage) => void;
+  activity: (entry: ActivityEntry) => void;
+  typing: (typing: readonly Member[]) => void;
+  event: (name: string, data: unknown, from: Member) => void;
+  error: (error: { code: string; message: string; ref?: string }) => void;
+  /** Anything in the snapshot changed. */
+  change: () => void;
+};
+
+type Outgoing = { kind: 'chat'; id: string; text: string; time: number } | { kind: 'event'; name: string; data: JsonValue | undefined };
+
+/** A remote "typing" without a refresh expires after this long. */
+const TYPING_EXPIRY_MS = 6_000;
+/** While typing, "on" is re-sent this often so others do not expire it. */
+const TYPING_REFRESH_MS = 3_000;
+/** Local typing turns itself off after this long without a keystroke. */
+const TYPING_IDLE_MS = 4_000;
+
+function newId(): string {
+  return globalThis.crypto.randomUUID();
+}
+
+/**
+ * A live room: the shared Y.Doc and awareness, members, chat, activity, typing and events, over
+ * one WebSocket that reconnects by itself. Offline, edits stay in the doc and chat/events queue;
+ * on reconnect Yjs state vectors merge the edits, the queue is sent in order, and missed chat and
+ * activity are resumed by sequence number.
+ */
+export class RoomHandle extends ObservableV2<RoomEvents> {
+  readonly room: string;
+  readonly url: string;
+  readonly doc: Y.Doc;
+  readonly awareness: Awareness;
+  readonly #WebSocket: WebSocketLike;
+  readonly #backoff: BackoffOptions;
+  readonly #historyLimit: number;
+  #name: string | undefined;
+  #ws: WebSocket | null = null;
+  #status: Status = { state: 'connecting', attempt: 0 };
+  #attempt = 0;
+  #retryTimer: ReturnType<typeof setTimeout> | null = null;
+  #stableTimer: ReturnType<typeof setTimeout> | null = null;
+  #closedByUser = false;
+  #synced = false;
+  #joined = false;
+  #everJoined = false;
+  #me: Member | null = null;
+  #members = new Map<string, Member>();
+  #chat: ChatMessage[] = [];
+  #activity: ActivityEntry[] = [];
+  /** Highest seq up to which chat / activity have no gap since this handle first joined. */
+  #chatMark = 0;
+  #activityMark = 0;
+  #outbox: Outgoing[] = [];
+  #typing = new Map<string, { member: Member; expires: number }>();
+  #typingExpiry: ReturnType<typeof setTimeout> | null = null;
+  #typingOn = false;
+  #typingSentAt = 0;
+  #typingIdle: ReturnType<typeof setTimeout> | null = null;
+  #snapshot: RoomSnapshot | null = null;
+
+  constructor(url: string, room: string, options: ConnectOptions = {}) {
+    super();
+    const WebSocketImpl = options.WebSocket ?? (globalThis.WebSocket as WebSocketLike | undefined);
+    if (!WebSocketImpl) {
+      throw new Error('No WebSocket implementation: pass options.WebSocket (for example `WebSocket` from the "ws" package).');
+    }
+    this.#WebSocket = WebSocketImpl;
+    this.room = room;
+    this.url = roomUrl(url, room);
+    this.doc = options.doc ?? new Y.Doc();
+    this.awareness = new Awareness(this.doc);
+    this.#name = options.name;
+    this.#backoff = { ...DEFAULT_BACKOFF, ...options.backoff };
+    this.#historyLimit = options.historyLimit ?? 5_000;
+    this.doc.on('update', this.#onDocUpdate);
+    this.awareness.on('update', this.#onAwarenessUpdate);
+    if (typeof window !== 'undefined') window.addEventListener('online', this.#retryNow);
+    this.#open();
+  }
+
+  get status(): Status {
+    return this.#status;
+  }
+  get synced(): boolean {
+    return this.#synced;
+  }
+  get me(): Member | null {
+    return this.#me;
+  }
+  get members(): Member[] {
+    return [...this.#members.values()];
+  }
+  get chat(): readonly ChatMessage[] {
+    return this.#chat;
+  }
+  get activity(): readonly ActivityEntry[] {
+    return this.#activity;
+  }
+  get pendingChat(): PendingChat[] {
+    const pending: PendingChat[] = [];
+    for (const item of this.#outbox) if (item.kind === 'chat') pending.push({ id: item.id, text: item.text, time: item.time });
+    return pending;
+  }
+
+  /** An immutable view for UI frameworks (React's useSyncExternalStore); a new object after each change. */
+  getSnapshot = (): RoomSnapshot => {
+    this.#snapshot ??= {
+      status: this.#status,
+      synced: this.#synced,
+      me: this.#me,
+      members: this.members,
+      chat: this.#chat,
+      pendingChat: this.pendingChat,
+      activity: this.#activity,
+      typing: [...this.#typing.values()].map((t) => t.member),
+    };
+    return this.#snapshot;
+  };
+
+  /** Calls `listener` after every change; returns the unsubscribe function. */
+  subscribe = (listener: () => void): (() => void) => {
+    this.on('change', listener);
+    return () => this.off('change', listener);
+  };
+
+  #changed(): void {
+    this.#snapshot = null;
+    this.emit('change', []);
+  }
+
+  /** Resolves once the document has synced with the server. */
+  whenSynced(): Promise<void> {
+    if (this.#synced) return Promise.resolve();
+    return new Promise((resolve) => this.once('synced', resolve));
+  }
+
+  /** Resolves once the server has welcomed this handle as a member. */
+  whenJoined(): Promise<Member> {
+    if (this.#joined && this.#me) return Promise.resolve(this.#me);
+    return new Promise((resolve) => {
+      const onMembers = (): void => {
+        if (!this.#joined || !this.#me) return;
+        this.off('members', onMembers);
+        resolve(this.#me);
+      };
+      this.on('members', onMembers);
+    });
+  }
+
+  /** Sends a chat message (queued while offline) and returns its id. */
+  sendChat(text: string): string {
+    const item: Outgoing = { kind: 'chat', id: newId(), text, time: Date.now() };
+    this.#outbox.push(item);
+    if (this.#joined) this.#sendJson({ type: 'chat', id: item.id, text });
+    this.#changed();
+    return item.id;
+  }
+
+  /** Broadcasts an app-defined event to the other members (queued while offline). */
+  sendEvent(name: string, data?: JsonValue): void {
+    if (this.#joined) this.#sendJson(eventMessage(name, data));
+    else this.#outbox.push({ kind: 'event', name, data });
+  }
+
+  /** Call on every keystroke with true, and with false when the input is cleared or sent. */
+  setTyping(on: boolean): void {
+    if (this.#typingIdle) clearTimeout(this.#typingIdle);
+    this.#typingIdle = null;
+    if (on) this.#typingIdle = setTimeout(() => this.setTyping(false), TYPING_IDLE_MS);
+    const now = Date.now();
+    if (on === this.#typingOn && !(on && now - this.#typingSentAt > TYPING_REFRESH_MS)) return;
+    this.#typingOn = on;
+    this.#typingSentAt = now;
+    if (this.#joined) this.#sendJson({ type: 'typing', on });
+  }
+
+  /** Joins with `name`, or renames if already joined. */
+  setName(name: string): void {
+    const previous = this.#name;
+    this.#name = name;
+    if (this.#joined) this.#sendJson({ type: 'rename', name });
+    else if (previous === undefined && this.#ws?.readyState === 1) this.#sendJson({ type: 'join', name });
+  }
+
+  /** Leaves the room for good: clears presence, closes the socket, stops reconnecting. */
+  close(): void {
+    if (this.#closedByUser) return;
+    this.#closedByUser = true;
+    this.#clearTimers();
+    if (typeof window !== 'undefined') window.removeEventListener('online', this.#retryNow);
+    this.awareness.setLocalState(null);
+    this.#ws?.close(1000, 'client closed');
+    this.#ws = null;
+    this.doc.off('update', this.#onDocUpdate);
+    this.awareness.off('update', this.#onAwarenessUpdate);
+    this.awareness.destroy();
+    this.#setStatus({ state: 'closed', reason: 'closed by the client' });
+  }
+
+  override destroy(): void {
+    this.close();
+    super.destroy();
+  }
+
+  // ---- connection -----------------------------------------------------------------------
+
+  #open(): void {
+    this.#setStatus({ state: 'connecting', attempt: this.#attempt });
+    let ws: WebSocket;
+    try {
+      ws = new this.#WebSocket(this.url, SUBPROTOCOL);
+    } catch (error) {
+      this.#setStatus({ state: 'closed', reason: `invalid URL ${this.url}: ${(error as Error).message}` });
+      return;
+    }
+    ws.binaryType = 'arraybuffer';
+    this.#ws = ws;
+    ws.onopen = () => this.#onOpen(ws);
+    ws.onmessage = (event: MessageEvent) => this.#onMessage(ws, event.data as ArrayBuffer | string);
+    ws.onclose = (event: CloseEvent) => this.#onClose(ws, event.code, event.reason);
+    // An error is always followed by a close event, which does the work.
+    ws.onerror = () => {};
+  }
+
+  #onOpen(ws: WebSocket): void {
+    if (ws !== this.#ws) return;
+    this.#setStatus({ state: 'open' });
+    this.#stableTimer = setTimeout(() => {
+      this.#attempt = 0;
+    }, this.#backoff.stableMs);
+    ws.send(encodeSyncStep1(this.doc));
+    if (this.awareness.getLocalState() !== null) {
+      ws.send(encodeAwarenessStates(this.awareness, [this.doc.clientID]));
+    }
+    if (this.#name !== undefined) this.#sendJson({ type: 'join', name: this.#name });
+  }
+
+  #onClose(ws: WebSocket, code: number, reason: string): void {
+    if (ws !== this.#ws) return;
+    this.#ws = null;
+    this.#joined = false;
+    this.#synced = false;
+    if (this.#stableTimer) clearTimeout(this.#stableTimer);
+    this.#stableTimer = null;
+    // Everyone else's presence is unknown until the next sync.
+    const others = [...this.awareness.getStates().keys()].filter((id) => id !== this.doc.clientID);
+    removeAwarenessStates(this.awareness, others, this);
+    this.#members.clear();
+    this.#typing.clear();
+    if (this.#closedByUser) return;
+    if (FATAL_CLOSE_CODES.has(code)) {
+      this.#setStatus({ state: 'closed', reason: `server closed the connection (${code}${reason ? `: ${reason}` : ''})` });
+      return;
+    }
+    const delayMs = backoffDelay(this.#attempt, this.#backoff);
+    this.#attempt++;
+    this.#setStatus({ state: 'reconnecting', attempt: this.#attempt, delayMs, retryAt: Date.now() + delayMs, closeCode: code });
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = null;
+      this.#open();
+    }, delayMs);
+  }
+
+  /** The browser says the network is back: skip the rest of the wait. */
+  readonly #retryNow = (): void => {
+    if (!this.#retryTimer) return;
+    clearTimeout(this.#retryTimer);
+    this.#retryTimer = null;
+    this.#open();
+  };
+
+  #setStatus(status: Status): void {
+    this.#status = status;
+    this.emit('status', [status]);
+    this.#changed();
+  }
+
+  #clearTimers(): void {
+    for (const timer of [this.#retryTimer, this.#stableTimer, this.#typingExpiry, this.#typingIdle]) {
+      if (timer) clearTimeout(timer);
+    }
+    this.#retryTimer = this.#stableTimer = this.#typingExpiry = this.#typingIdle = null;
+  }
+
+  #send(data: Uint8Array | string): void {
+    if (this.#ws?.readyState === 1) this.#ws.send(data);
+  }
+
+  #sendJson(message: ClientMessage): void {
+    this.#send(JSON.stringify(message));
+  }
+
+  // ---- document and presence -------------------------------------------------------------
+
+  readonly #onDocUpdate = (update: Uint8Array, origin: unknown): void => {
+    // Offline edits are not queued: on reconnect the sync exchange sends whatever the server lacks.
+    if (origin !== this) this.#send(encodeUpdateMessage(update));
+  };
+
+  readonly #onAwarenessUpdate = (
+    { added, updated, removed }: { added: number[]; updated: number[]; removed: number[] },
+    origin: unknown,
+  ): void => {
+    if (origin === this) return;
+    this.#send(encodeAwarenessStates(this.awareness, added.concat(updated, removed)));
+  };
+
+  #onMessage(ws: WebSocket, data: ArrayBuffer | string): void {
+    if (ws !== this.#ws) return;
+    if (typeof data === 'string') {
+      const parsed = parseServerMessage(data);
+      if (parsed.ok) this.#onControl(parsed.message);
+      else this.emit('error', [{ code: 'bad_server_message', message: parsed.error }]);
+      return;
+    }
+    const result = applyYMessage(new Uint8Array(data), { doc: this.doc, awareness: this.awareness, origin: this });
+    if (result.kind === 'sync') {
+      if (result.reply) this.#send(result.reply);
+      if (result.step === 'step2' && !this.#synced) {
+        this.#synced = true;
+        this.emit('synced', []);
+        this.#changed();
+      }
+    } else if (result.kind === 'queryAwareness') {
+      this.#send(encodeAwarenessStates(this.awareness, [...this.awareness.getStates().keys()]));
+    }
+  }
+
+  // ---- control channel -------------------------------------------------------------------
+
+  #onControl(message: ServerMessage): void {
+    switch (message.type) {
+      case 'welcome':
+        this.#onWelcome(message);
+        break;
+      case 'members':
+        for (const member of message.changed) this.#members.set(member.id, member);
+        for (const id of message.left) {
+          this.#members.delete(id);
+          this.#typing.delete(id);
+        }
+        if (this.#me && this.#members.has(this.#me.id)) this.#me = this.#members.get(this.#me.id) ?? this.#me;
+        this.emit('members', [this.members]);
+        break;
+      case 'chat':
+        this.#onChat(message.message);
+        break;
+      case 'activity':
+        this.#addActivity([message.entry]);
+        this.emit('activity', [message.entry]);
+        break;
+      case 'typing':
+        this.#onTyping(message.member, message.on);
+        break;
+      case 'event':
+        this.emit('event', [message.name, message.data, message.from]);
+        return;
+      case 'resumed':
+        this.#addChat(message.chat);
+        this.#addActivity(message.activity);
+        if (!message.complete) this.#sendJson({ type: 'resume', chatSeq: this.#chatMark, activitySeq: this.#activityMark });
+        break;
+      case 'error':
+        this.emit('error', [message.ref === undefined ? { code: message.code, message: message.message } : message]);
+        return;
+    }
+    this.#changed();
+  }
+
+  #onWelcome(message: ServerMessageOf<'welcome'>): void {
+    const resuming = this.#everJoined;
+    this.#joined = this.#everJoined = true;
+    this.#me = message.you;
+    this.#members = new Map(message.members.map((m) => [m.id, m]));
+    if (!resuming) {
+      this.#chatMark = message.chatSeq;
+      this.#activityMark = message.activitySeq;
+    }
+    const chatFrom = this.#chatMark;
+    const activityFrom = this.#activityMark;
+    this.#addChat(message.chat);
+    this.#addActivity(message.activity);
+    if (resuming && (chatFrom < message.chatSeq || activityFrom < message.activitySeq)) {
+      this.#sendJson({ type: 'resume', chatSeq: chatFrom, activitySeq: activityFrom });
+    }
+    this.#flushOutbox();
+    if (this.#typingOn) this.#sendJson({ type: 'typing', on: true });
+    this.emit('members', [this.members]);
+  }
+
+  /** Sends queued chat (all unconfirmed, in order) and events; events leave the queue once sent. */
+  #flushOutbox(): void {
+    for (const item of this.#outbox) {
+      this.#sendJson(item.kind === 'chat' ? { type: 'chat', id: item.id, text: item.text } : eventMessage(item.name, item.data));
+    }
+    this.#outbox = this.#outbox.filter((item) => item.kind === 'chat');
+  }
+
+  #onChat(message: ChatMessage): void {
+    const index = this.#outbox.findIndex((item) => item.kind === 'chat' && item.id === message.id);
+    if (index >= 0) this.#outbox.splice(index, 1);
+    const known = this.#chat.some((m) => m.seq === message.seq);
+    this.#addChat([message]);
+    if (!known) this.emit('chat', [message]);
+  }
+
+  #addChat(entries: readonly ChatMessage[]): void {
+    this.#chat = mergeBySeq(this.#chat, entries, this.#historyLimit);
+    this.#chatMark = contiguousSeq(this.#chat, this.#chatMark);
+  }
+
+  #addActivity(entries: readonly ActivityEntry[]): void {
+    this.#activity = mergeBySeq(this.#activity, entries, this.#historyLimit);
+    this.#activityMark = contiguousSeq(this.#activity, this.#activityMark);
+  }
+
+  #onTyping(member: Member, on: boolean): void {
+    if (on) this.#typing.set(member.id, { member, expires: Date.now() + TYPING_EXPIRY_MS });
+    else this.#typing.delete(member.id);
+    this.#scheduleTypingExpiry();
+    this.emit('typing', [[...this.#typing.values()].map((t) => t.member)]);
+  }
+
+  #scheduleTypingExpiry(): void {
+    if (this.#typingExpiry) clearTimeout(this.#typingExpiry);
+    this.#typingExpiry = null;
+    if (this.#typing.size === 0) return;
+    const next = Math.min(...[...this.#typing.values()].map((t) => t.expires));
+    this.#typingExpiry = setTimeout(() => {
+      const now = Date.now();
+      for (const [id, t] of this.#typing) if (t.expires <= now) this.#typing.delete(id);
+      this.#scheduleTypingExpiry();
+      this.emit('typing', [[...this.#typing.values()].map((t) => t.member)]);
+      this.#changed();
+    }, Math.max(0, next - Date.now()));
+  }
+}
+
+function eventMessage(name: string, data: JsonValue | undefined): ClientMessage {
+  return data === undefined ? { type: 'event', name } : { type: 'event', name, data };
+}
+
+/** `ws(s)://host/ws/<room>` from a base URL given as ws(s):// or http(s)://. */
+export function roomUrl(base: string, room: string): string {
+  const url = new URL(base);
+  if (url.protocol === 'http:') url.protocol = 'ws:';
+  else if (url.protocol === 'https:') url.protocol = 'wss:';
+  url.pathname = `${url.pathname.replace(/\/$/, '')}/ws/${encodeURIComponent(room)}`;
+  return url.toString();
+}
+
+/** Connects to `room` on the Tandem server at `url` and keeps the connection alive. */
+export function connect(url: string, room: string, options: ConnectOptions = {}): RoomHandle {
+  return new RoomHandle(url, room, options);
+}

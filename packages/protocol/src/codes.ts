@@ -1,0 +1,38 @@
+/**
+ * The one catalog of close codes and error codes Tandem uses. Every code a client can
+ * see is defined here, documented in docs/protocol.md (a test checks that), and imported
+ * by both the server and the client.
+ */
+
+/** WebSocket close codes the server sends, with the reason text it uses. */
+export const CloseCode = {
+  /** The client closed the connection normally. */
+  normal: 1000,
+  /** The server is shutting down; reconnect later. */
+  goingAway: 1001,
+  /** The frame kind is not accepted on this connection (for example text on a plain Yjs connection). */
+  unsupportedData: 1003,
+  /** A binary frame could not be decoded as a Yjs message. */
+  invalidPayload: 1007,
+  /** The client broke a rule the server enforces (a limit, an expired token). */
+  policyViolation: 1008,
+  /** A frame was larger than the server accepts. */
+  messageTooBig: 1009,
+  /** The server could not serve the room (for example its stored state failed to load). */
+  internalError: 1011,
+} as const;
+export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
+
+/** Close codes after which a client should not reconnect on its own. */
+export const FATAL_CLOSE_CODES: ReadonlySet<number> = new Set([CloseCode.unsupportedData, CloseCode.policyViolation]);
+
+/** Codes carried by an `error` control message, with what they mean. */
+export const ErrorCodes = {
+  bad_message: 'The message is not valid JSON or does not match the schema for its type.',
+  not_joined: 'The message needs a member: send `join` first.',
+  already_joined: 'This connection has joined already; use `rename` to change the name.',
+  room_unavailable: 'The room could not be loaded; the connection is closed and may retry.',
+  resume_failed: 'Missed chat or activity could not be read from storage; try `resume` again.',
+  internal: 'The server failed to handle the message; nothing was applied.',
+} as const;
+export type ErrorCode = keyof typeof ErrorCodes;

@@ -1,0 +1,181 @@
+/**
+ * The control channel: JSON text frames, spoken only on connections that negotiated the
+ * `tandem.v1` subprotocol. Each message type is defined once here as a zod schema; the server
+ * validates what clients send and the client validates what the server sends.
+ */
+import { z } from 'zod';
+import type { ErrorCode } from './codes.js';
+
+/** The WebSocket subprotocol that turns on the control channel. */
+export const SUBPROTOCOL = 'tandem.v1';
+
+/** How many chat messages and activity entries a `welcome` carries. */
+export const WELCOME_HISTORY = 50;
+/** The most entries of each log one `resumed` carries; ask again from the last seq for more. */
+export const RESUME_PAGE = 500;
+
+export const LIMITS = {
+  nameLength: 64,
+  chatLength: 4000,
+  idLength: 64,
+  eventNameLength: 64,
+} as const;
+
+/** Any JSON value: what app-defined events may carry. */
+export type JsonValue = z.infer<ReturnType<typeof z.json>>;
+
+const name = z
+  .string()
+  .trim()
+  .min(1, 'name must not be empty')
+  .max(LIMITS.nameLength, `name must be at most ${LIMITS.nameLength} characters`);
+const seq = z.number().int().min(0);
+
+// ---- client → server -------------------------------------------------------------------
+
+export const JoinMessage = z.strictObject({ type: z.literal('join'), name });
+export const RenameMessage = z.strictObject({ type: z.literal('rename'), name });
+export const ChatSendMessage = z.strictObject({
+  type: z.literal('chat'),
+  /** Chosen by the client (a UUID is ideal); the server keeps the first message with a given id. */
+  id: z.string().min(1).max(LIMITS.idLength),
+  text: z.string().min(1, 'chat text must not be empty').max(LIMITS.chatLength, `chat text must be at most ${LIMITS.chatLength} characters`),
+});
+export const TypingMessage = z.strictObject({ type: z.literal('typing'), on: z.boolean() });
+export const EventSendMessage = z.strictObject({
+  type: z.literal('event'),
+  name: z.string().min(1).max(LIMITS.eventNameLength),
+  data: z.json().optional(),
+});
+export const ResumeMessage = z.strictObject({ type: z.literal('resume'), chatSeq: seq, activitySeq: seq });
+
+export const ClientMessage = z.discriminatedUnion('type', [
+  JoinMessage,
+  RenameMessage,
+  ChatSendMessage,
+  TypingMessage,
+  EventSendMessage,
+  ResumeMessage,
+]);
+export type ClientMessage = z.infer<typeof ClientMessage>;
+
+// ---- server → client -------------------------------------------------------------------
+
+export const Member = z.object({ id: z.string(), name: z.string(), color: z.string() });
+export type Member = z.infer<typeof Member>;
+
+export const ChatMessage = z.object({
+  seq: z.number().int().positive(),
+  id: z.string(),
+  author: Member,
+  text: z.string(),
+  /** Milliseconds since the epoch, from the server's clock. */
+  time: z.number(),
+});
+export type ChatMessage = z.infer<typeof ChatMessage>;
+
+export const ActivityEntry = z.object({
+  seq: z.number().int().positive(),
+  time: z.number(),
+  kind: z.enum(['join', 'leave', 'rename']),
+  member: Member,
+  /** For `rename`: the name before. */
+  previousName: z.string().optional(),
+});
+export type ActivityEntry = z.infer<typeof ActivityEntry>;
+
+export const WelcomeMessage = z.object({
+  type: z.literal('welcome'),
+  you: Member,
+  members: z.array(Member),
+  activity: z.array(ActivityEntry),
+  chat: z.array(ChatMessage),
+  /** The newest sequence numbers in the room's logs (0 while a log is empty). */
+  chatSeq: seq,
+  activitySeq: seq,
+});
+/** A change to the member list: `changed` are new or renamed members, `left` the ids of those who left. */
+export const MembersMessage = z.object({ type: z.literal('members'), changed: z.array(Member), left: z.array(z.string()) });
+export const ActivityMessage = z.object({ type: z.literal('activity'), entry: ActivityEntry });
+export const ChatBroadcastMessage = z.object({ type: z.literal('chat'), message: ChatMessage });
+export const TypingBroadcastMessage = z.object({ type: z.literal('typing'), member: Member, on: z.boolean() });
+export const EventBroadcastMessage = z.object({
+  type: z.literal('event'),
+  from: Member,
+  name: z.string(),
+  data: z.json().optional(),
+});
+export const ResumedMessage = z.object({
+  type: z.literal('resumed'),
+  chat: z.array(ChatMessage),
+  activity: z.array(ActivityEntry),
+  /** False when a log had more than RESUME_PAGE missed entries: send `resume` again for the rest. */
+  complete: z.boolean(),
+});
+export const ErrorMessage = z.object({
+  type: z.literal('error'),
+  code: z.string(),
+  message: z.string(),
+  /** The id of the chat message that was refused, where there is one. */
+  ref: z.string().optional(),
+});
+
+export const ServerMessage = z.discriminatedUnion('type', [
+  WelcomeMessage,
+  MembersMessage,
+  ActivityMessage,
+  ChatBroadcastMessage,
+  TypingBroadcastMessage,
+  EventBroadcastMessage,
+  ResumedMessage,
+  ErrorMessage,
+]);
+export type ServerMessage = z.infer<typeof ServerMessage>;
+export type ServerMessageOf<T extends ServerMessage['type']> = Extract<ServerMessage, { type: T }>;
+
+export function errorMessage(code: ErrorCode, message: string, ref?: string): ServerMessageOf<'error'> {
+  return ref === undefined ? { type: 'error', code, message } : { type: 'error', code, message, ref };
+}
+
+export type ParseResult<T> = { ok: true; message: T } | { ok: false; error: string };
+
+function parseWith<T>(schema: z.ZodType<T>, text: string): ParseResult<T> {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    return { ok: false, error: 'not valid JSON' };
+  }
+  const result = schema.safeParse(raw);
+  if (result.success) return { ok: true, message: result.data };
+  return { ok: false, error: z.prettifyError(result.error).replace(/\n+/g, '; ') };
+}
+
+export const parseClientMessage = (text: string): ParseResult<ClientMessage> => parseWith(ClientMessage, text);
+export const parseServerMessage = (text: string): ParseResult<ServerMessage> => parseWith(ServerMessage, text);
+
+/** The sentence a person reads for an activity entry, e.g. "Alice joined". */
+export function describeActivity(entry: ActivityEntry): string {
+  switch (entry.kind) {
+    case 'join':
+      return `${entry.member.name} joined`;
+    case 'leave':
+      return `${entry.member.name} left`;
+    case 'rename':
+      return `${entry.previousName ?? 'Someone'} is now ${entry.member.name}`;
+  }
+}
+
+/** A stable color per display name, so a person keeps their color across sessions. */
+export const MEMBER_COLORS = [
+  '#e11d48', '#db2777', '#c026d3', '#7c3aed', '#4f46e5', '#2563eb', '#0284c7', '#0891b2',
+  '#0d9488', '#059669', '#16a34a', '#65a30d', '#ca8a04', '#d97706', '#ea580c', '#dc2626',
+] as const;
+
+export function colorForName(displayName: string): string {
+  let hash = 2166136261;
+  for (let i = 0; i < displayName.length; i++) {
+    hash = Math.imul(hash ^ displayName.charCodeAt(i), 16777619);
+  }
+  return MEMBER_COLORS[(hash >>> 0) % MEMBER_COLORS.length] as string;
+}

@@ -1,0 +1,3 @@
+export * from './codes.js';
+export * from './control.js';
+export * from './yjs-messages.js';

@@ -1,0 +1,115 @@
+/**
+ * The binary half of the protocol: the standard Yjs messages of y-protocols, framed exactly as
+ * y-websocket frames them (a varint message type, then the payload), so stock Yjs providers
+ * can talk to Tandem. Both the server and the client read and write them through this module.
+ */
+import * as decoding from 'lib0/decoding';
+import * as encoding from 'lib0/encoding';
+import * as awarenessProtocol from 'y-protocols/awareness';
+import * as syncProtocol from 'y-protocols/sync';
+import type * as Y from 'yjs';
+
+export const YMessageType = { sync: 0, awareness: 1, auth: 2, queryAwareness: 3 } as const;
+
+export function encodeSyncStep1(doc: Y.Doc): Uint8Array {
+  const encoder = encoding.createEncoder();
+  encoding.writeVarUint(encoder, YMessageType.sync);
+  syncProtocol.writeSyncStep1(encoder, doc);
+  return encoding.toUint8Array(encoder);
+}
+
+/** A document update (already encoded by Yjs) wrapped as a sync "update" message. */
+export function encodeUpdateMessage(update: Uint8Array): Uint8Array {
+  const encoder = encoding.createEncoder();
+  encoding.writeVarUint(encoder, YMessageType.sync);
+  syncProtocol.writeUpdate(encoder, update);
+  return encoding.toUint8Array(encoder);
+}
+
+/** An awareness update (already encoded by y-protocols) wrapped as an awareness message. */
+export function encodeAwarenessMessage(awarenessUpdate: Uint8Array): Uint8Array {
+  const encoder = encoding.createEncoder();
+  encoding.writeVarUint(encoder, YMessageType.awareness);
+  encoding.writeVarUint8Array(encoder, awarenessUpdate);
+  return encoding.toUint8Array(encoder);
+}
+
+export function encodeAwarenessStates(awareness: awarenessProtocol.Awareness, clients: number[]): Uint8Array {
+  return encodeAwarenessMessage(awarenessProtocol.encodeAwarenessUpdate(awareness, clients));
+}
+
+export const QUERY_AWARENESS_MESSAGE: Uint8Array = Uint8Array.of(YMessageType.queryAwareness);
+
+export interface YMessageTarget {
+  doc: Y.Doc;
+  awareness: awarenessProtocol.Awareness;
+  /** Passed as the transaction origin, so update listeners can tell who made a change. */
+  origin: unknown;
+}
+
+export type YMessageResult =
+  | { kind: 'sync'; step: 'step1' | 'step2' | 'update'; reply: Uint8Array | null }
+  | { kind: 'awareness' }
+  | { kind: 'queryAwareness' }
+  | { kind: 'auth' };
+
+const SYNC_STEPS: Record<number, 'step1' | 'step2' | 'update'> = {
+  [syncProtocol.messageYjsSyncStep1]: 'step1',
+  [syncProtocol.messageYjsSyncStep2]: 'step2',
+  [syncProtocol.messageYjsUpdate]: 'update',
+};
+
+const rethrow = (error: Error): never => {
+  throw error;
+};
+
+/** Thrown for a frame that is not a well-formed Yjs message; nothing was applied from it. */
+export class MalformedMessageError extends Error {
+  override name = 'MalformedMessageError';
+}
+
+/**
+ * Applies one binary frame to a document and awareness. Returns what kind of message it was and,
+ * for sync step 1, the reply to send back. Throws MalformedMessageError for anything else.
+ */
+export function applyYMessage(frame: Uint8Array, target: YMessageTarget): YMessageResult {
+  const decoder = decoding.createDecoder(frame);
+  let type: number;
+  try {
+    type = decoding.readVarUint(decoder);
+  } catch {
+    throw new MalformedMessageError('empty or truncated message type');
+  }
+  switch (type) {
+    case YMessageType.sync: {
+      const encoder = encoding.createEncoder();
+      encoding.writeVarUint(encoder, YMessageType.sync);
+      let syncType: number;
+      try {
+        // Without an error handler y-protocols logs a failed update to the console and carries on.
+        syncType = syncProtocol.readSyncMessage(decoder, encoder, target.doc, target.origin, rethrow);
+      } catch (err) {
+        throw new MalformedMessageError(`invalid sync message: ${(err as Error).message}`);
+      }
+      const step = SYNC_STEPS[syncType];
+      if (!step) throw new MalformedMessageError(`unknown sync message type ${syncType}`);
+      return { kind: 'sync', step, reply: encoding.length(encoder) > 1 ? encoding.toUint8Array(encoder) : null };
+    }
+    case YMessageType.awareness: {
+      let update: Uint8Array;
+      try {
+        update = decoding.readVarUint8Array(decoder);
+        awarenessProtocol.applyAwarenessUpdate(target.awareness, update, target.origin);
+      } catch (err) {
+        throw new MalformedMessageError(`invalid awareness message: ${(err as Error).message}`);
+      }
+      return { kind: 'awareness' };
+    }
+    case YMessageType.queryAwareness:
+      return { kind: 'queryAwareness' };
+    case YMessageType.auth:
+      return { kind: 'auth' };
+    default:
+      throw new MalformedMessageError(`unknown message type ${type}`);
+  }
+}

@@ -1,0 +1,38 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import fastifyStatic from '@fastify/static';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+
+export interface HttpAppOptions {
+  log: Logger;
+  staticDir: string;
+  stats: () => Record<string, number>;
+}
+
+/** HTTP routes and the built web app, on the same server that takes WebSocket upgrades. */
+export async function createHttpApp({ log, staticDir, stats }: HttpAppOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: log as FastifyBaseLogger,
+    // One log line per request is noise next to the WebSocket traffic this server exists for.
+    logController: new LogController({ disableRequestLogging: true }),
+    forceCloseConnections: true,
+  });
+
+  app.get('/healthz', async () => ({ status: 'ok', ...stats() }));
+
+  if (existsSync(join(staticDir, 'index.html'))) {
+    await app.register(fastifyStatic, { root: staticDir, wildcard: false });
+    // Client-side routes (/d/<room>) get the app; unknown API paths get a JSON 404.
+    app.setNotFoundHandler((request, reply) => {
+      if (request.method === 'GET' && !request.url.startsWith('/api/')) return reply.sendFile('index.html');
+      return reply.code(404).send({ error: `no route for ${request.method} ${request.url}` });
+    });
+  } else {
+    log.warn({ staticDir }, 'the web app is not built; run "npm run build" to serve it');
+    app.get('/', async (_request, reply) =>
+      reply.code(503).type('text/plain').send('The Tandem web app is not built yet. Run "npm run build", then restart.\n'),
+    );
+  }
+  return app;
+}

@@ -1,0 +1,49 @@
+#!/usr/bin/env node
+import { ConfigError, configFromProcess } from './config.js';
+import { startTandem } from './server.js';
+
+/** The command-line entry: the only place that reads process.env and argv. */
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = configFromProcess(process.argv.slice(2), process.env);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    console.error(error.message);
+    process.exit(error.message.startsWith('Usage:') ? 0 : 2);
+  }
+  const server = await startTandem(config);
+  let stopping = false;
+  const stop = (signal: string): void => {
+    if (stopping) {
+      server.log.warn(`${signal} again: exiting without waiting`);
+      process.exit(1);
+    }
+    stopping = true;
+    server.log.info({ signal }, 'shutting down');
+    const deadline = setTimeout(() => {
+      server.log.error('shutdown took longer than 10 s; exiting');
+      process.exit(1);
+    }, 10_000);
+    deadline.unref();
+    server.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        server.log.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+}
+
+main().catch((error: unknown) => {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === 'EADDRINUSE') {
+    console.error(`Port already in use: ${(error as Error).message}. Stop the other process or pick another --port / PORT.`);
+  } else {
+    console.error('Tandem failed to start:', error);
+  }
+  process.exit(1);
+});

@@ -1,0 +1,56 @@
+import type { Logger } from 'pino';
+import type { Bus } from '../cluster/bus.js';
+import type { Storage } from '../storage/storage.js';
+import type { WriteBehind } from '../storage/write-behind.js';
+import type { Connection } from './connection.js';
+import { Room } from './room.js';
+
+export interface RegistryOptions {
+  storage: Storage;
+  persistence: WriteBehind;
+  bus: Bus;
+  log: Logger;
+  compactAfterUpdates: number;
+  idleMs: number;
+}
+
+/** The rooms in memory, created on first join and dropped once they have unloaded. */
+export class RoomRegistry {
+  readonly #rooms = new Map<string, Room>();
+  readonly #options: RegistryOptions;
+  #shuttingDown = false;
+
+  constructor(options: RegistryOptions) {
+    this.#options = options;
+  }
+
+  get size(): number {
+    return this.#rooms.size;
+  }
+
+  get(name: string): Room | undefined {
+    return this.#rooms.get(name);
+  }
+
+  /** Puts a connection into its room, loading the room if it is not in memory. */
+  attach(name: string, conn: Connection): Room {
+    let room = this.#rooms.get(name);
+    if (!room) {
+      room = new Room(name, {
+        ...this.#options,
+        isShuttingDown: () => this.#shuttingDown,
+        onGone: (gone) => {
+          if (this.#rooms.get(gone.name) === gone) this.#rooms.delete(gone.name);
+        },
+      });
+      this.#rooms.set(name, room);
+    }
+    room.attach(conn);
+    return room;
+  }
+
+  /** From now on departures are shutdown closes, not people leaving. */
+  beginShutdown(): void {
+    this.#shuttingDown = true;
+  }
+}

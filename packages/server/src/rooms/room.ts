@@ -1,0 +1,416 @@
+import type { Logger } from 'pino';
+import {
+  applyYMessage,
+  CloseCode,
+  colorForName,
+  encodeAwarenessStates,
+  encodeSyncStep1,
+  encodeUpdateMessage,
+  errorMessage,
+  MalformedMessageError,
+  parseClientMessage,
+  RESUME_PAGE,
+  WELCOME_HISTORY,
+  type ActivityEntry,
+  type ChatMessage,
+  type ClientMessage,
+  type Member,
+  type ServerMessage,
+} from '@tandem/protocol';
+import { Awareness, applyAwarenessUpdate, removeAwarenessStates, encodeAwarenessUpdate } from 'y-protocols/awareness';
+import * as Y from 'yjs';
+import type { Bus, BusChannel, BusMessage } from '../cluster/bus.js';
+import type { Storage } from '../storage/storage.js';
+import type { WriteBehind } from '../storage/write-behind.js';
+import { Connection } from './connection.js';
+
+/** Chat messages and activity entries kept in memory per room (serves welcome and most resumes). */
+const TAIL = 200;
+/** Chat ids remembered per room to drop re-sent messages. */
+const DEDUPE_WINDOW = 10_000;
+/** Frames a connection may send before its room has loaded. */
+const MAX_PENDING_FRAMES = 1_000;
+
+const LOAD_ORIGIN = Symbol('load');
+const BUS_ORIGIN = Symbol('bus');
+
+export interface RoomContext {
+  storage: Storage;
+  persistence: WriteBehind;
+  bus: Bus;
+  log: Logger;
+  compactAfterUpdates: number;
+  idleMs: number;
+  /** True while the server shuts down: departures then are not recorded as "left". */
+  isShuttingDown(): boolean;
+  /** Called once the room has left memory (unloaded, or failed to load). */
+  onGone(room: Room): void;
+}
+
+type LogName = 'chat' | 'activity';
+export type RoomState = 'loading' | 'ready' | 'failed' | 'gone';
+
+/** Appends to an in-memory tail, trimming it back to TAIL entries now and then. */
+function pushBounded<T>(tail: T[], entry: T): void {
+  tail.push(entry);
+  if (tail.length > TAIL * 2) tail.splice(0, tail.length - TAIL);
+}
+
+/**
+ * One document with its members, chat and activity. Lifecycle: loading → ready → (idle grace,
+ * final flush) → gone. Frames that arrive while loading wait, so nobody edits an empty document
+ * in place of the stored one; a join during the final flush keeps the room in memory.
+ */
+export class Room {
+  readonly name: string;
+  readonly doc = new Y.Doc();
+  readonly awareness = new Awareness(this.doc);
+  readonly ready: Promise<boolean>;
+  #state: RoomState = 'loading';
+  readonly #ctx: RoomContext;
+  readonly #connections = new Set<Connection>();
+  #bus: BusChannel | null = null;
+  #chat: ChatMessage[] = [];
+  #activity: ActivityEntry[] = [];
+  #chatSeq = 0;
+  #activitySeq = 0;
+  readonly #chatIds = new Map<string, number>();
+  #logLength = 0;
+  #idleTimer: NodeJS.Timeout | null = null;
+
+  constructor(name: string, ctx: RoomContext) {
+    this.name = name;
+    this.#ctx = ctx;
+    // Presence is owned by clients; the server holds no awareness state of its own.
+    this.awareness.setLocalState(null);
+    this.ready = this.#load();
+  }
+
+  get state(): RoomState {
+    return this.#state;
+  }
+
+  get connectionCount(): number {
+    return this.#connections.size;
+  }
+
+  async #load(): Promise<boolean> {
+    try {
+      const stored = await this.#ctx.storage.loadRoom(this.name, { tail: TAIL, dedupeWindow: DEDUPE_WINDOW });
+      Y.transact(this.doc, () => {
+        for (const update of stored.updates) Y.applyUpdate(this.doc, update, LOAD_ORIGIN);
+      }, LOAD_ORIGIN);
+      this.#logLength = stored.logLength;
+      this.#chat = stored.chat;
+      this.#activity = stored.activity;
+      this.#chatSeq = stored.chatSeq;
+      this.#activitySeq = stored.activitySeq;
+      for (const { id, seq } of stored.recentChatIds) this.#chatIds.set(id, seq);
+    } catch (error) {
+      this.#state = 'failed';
+      this.#ctx.log.error({ err: error, room: this.name }, 'room failed to load; nothing will be written for it');
+      for (const conn of this.#connections) {
+        conn.sendJson(errorMessage('room_unavailable', `Room "${this.name}" could not be loaded; try again later.`));
+        conn.close(CloseCode.internalError, 'room failed to load');
+      }
+      this.#connections.clear();
+      this.#destroy();
+      return false;
+    }
+    this.doc.on('update', this.#onUpdate);
+    this.awareness.on('update', this.#onAwareness);
+    this.#bus = this.#ctx.bus.join(this.name, this.#onBus);
+    this.#state = 'ready';
+    for (const conn of this.#connections) this.#start(conn);
+    if (this.#connections.size === 0) this.#scheduleUnload();
+    return true;
+  }
+
+  /** Adds a connection; it is served once the room has loaded. */
+  attach(conn: Connection): void {
+    if (this.#idleTimer) {
+      clearTimeout(this.#idleTimer);
+      this.#idleTimer = null;
+    }
+    this.#connections.add(conn);
+    if (this.#state === 'ready') this.#start(conn);
+  }
+
+  #start(conn: Connection): void {
+    conn.send(encodeSyncStep1(this.doc));
+    const states = this.awareness.getStates();
+    if (states.size > 0) conn.send(encodeAwarenessStates(this.awareness, [...states.keys()]));
+    const pending = conn.pending ?? [];
+    conn.pending = null;
+    for (const frame of pending) this.receive(conn, frame.data, frame.isBinary);
+  }
+
+  receive(conn: Connection, data: Uint8Array, isBinary: boolean): void {
+    if (conn.closed) return;
+    if (conn.pending) {
+      if (conn.pending.length >= MAX_PENDING_FRAMES) {
+        conn.close(CloseCode.policyViolation, 'too many messages before the room was ready');
+        return;
+      }
+      conn.pending.push({ data, isBinary });
+      return;
+    }
+    if (isBinary) this.#receiveBinary(conn, data);
+    else this.#receiveText(conn, Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('utf8'));
+  }
+
+  #receiveBinary(conn: Connection, frame: Uint8Array): void {
+    try {
+      const result = applyYMessage(frame, { doc: this.doc, awareness: this.awareness, origin: conn });
+      if (result.kind === 'sync' && result.reply) conn.send(result.reply);
+      else if (result.kind === 'queryAwareness') {
+        conn.send(encodeAwarenessStates(this.awareness, [...this.awareness.getStates().keys()]));
+      }
+    } catch (error) {
+      if (!(error instanceof MalformedMessageError)) throw error;
+      this.#ctx.log.info({ room: this.name, conn: conn.id, reason: error.message }, 'malformed binary frame');
+      conn.close(CloseCode.invalidPayload, error.message.slice(0, 120));
+    }
+  }
+
+  #receiveText(conn: Connection, text: string): void {
+    if (!conn.control) {
+      conn.close(CloseCode.unsupportedData, 'text frames need the tandem.v1 subprotocol');
+      return;
+    }
+    const parsed = parseClientMessage(text);
+    if (!parsed.ok) {
+      conn.sendJson(errorMessage('bad_message', parsed.error));
+      return;
+    }
+    const message = parsed.message;
+    if (message.type === 'join') {
+      this.#join(conn, message.name);
+      return;
+    }
+    const member = conn.member;
+    if (!member) {
+      conn.sendJson(errorMessage('not_joined', `"${message.type}" needs a member: send "join" first.`));
+      return;
+    }
+    this.#dispatch(conn, member, message);
+  }
+
+  #dispatch(conn: Connection, member: Member, message: Exclude<ClientMessage, { type: 'join' }>): void {
+    switch (message.type) {
+      case 'rename': {
+        const previousName = member.name;
+        if (previousName === message.name) return;
+        const renamed = { ...member, name: message.name, color: colorForName(message.name) };
+        conn.member = renamed;
+        this.#broadcastJoined({ type: 'members', changed: [renamed], left: [] });
+        this.#recordActivity('rename', renamed, null, previousName);
+        return;
+      }
+      case 'chat':
+        this.#chatMessage(conn, member, message.id, message.text);
+        return;
+      case 'typing':
+        conn.typing = message.on;
+        this.#broadcastJoined({ type: 'typing', member, on: message.on }, conn);
+        return;
+      case 'event':
+        this.#broadcastJoined(
+          message.data === undefined
+            ? { type: 'event', from: member, name: message.name }
+            : { type: 'event', from: member, name: message.name, data: message.data },
+          conn,
+        );
+        return;
+      case 'resume':
+        void this.#resume(conn, message.chatSeq, message.activitySeq);
+        return;
+    }
+  }
+
+  #members(): Member[] {
+    const members: Member[] = [];
+    for (const conn of this.#connections) if (conn.member) members.push(conn.member);
+    return members;
+  }
+
+  #join(conn: Connection, name: string): void {
+    if (conn.member) {
+      conn.sendJson(errorMessage('already_joined', 'This connection has joined already; send "rename" to change the name.'));
+      return;
+    }
+    const member: Member = { id: conn.id, name, color: colorForName(name) };
+    conn.member = member;
+    this.#recordActivity('join', member, conn);
+    conn.sendJson({
+      type: 'welcome',
+      you: member,
+      members: this.#members(),
+      activity: this.#activity.slice(-WELCOME_HISTORY),
+      chat: this.#chat.slice(-WELCOME_HISTORY),
+      chatSeq: this.#chatSeq,
+      activitySeq: this.#activitySeq,
+    });
+    this.#broadcastJoined({ type: 'members', changed: [member], left: [] }, conn);
+  }
+
+  /** Appends to the activity log and tells every joined member except `except`. */
+  #recordActivity(kind: ActivityEntry['kind'], member: Member, except: Connection | null, previousName?: string): void {
+    const entry: ActivityEntry = { seq: ++this.#activitySeq, time: Date.now(), kind, member };
+    if (previousName !== undefined) entry.previousName = previousName;
+    pushBounded(this.#activity, entry);
+    this.#ctx.persistence.appendActivity(this.name, entry);
+    this.#broadcastJoined({ type: 'activity', entry }, except);
+  }
+
+  #chatMessage(conn: Connection, author: Member, id: string, text: string): void {
+    const knownSeq = this.#chatIds.get(id);
+    if (knownSeq !== undefined) {
+      // A re-send (the client did not see its acknowledgement): confirm it to the sender only.
+      void this.#replayChat(conn, knownSeq);
+      return;
+    }
+    const message: ChatMessage = { seq: ++this.#chatSeq, id, author, text, time: Date.now() };
+    pushBounded(this.#chat, message);
+    this.#chatIds.set(id, message.seq);
+    if (this.#chatIds.size > DEDUPE_WINDOW) {
+      this.#chatIds.delete(this.#chatIds.keys().next().value as string);
+    }
+    this.#ctx.persistence.appendChat(this.name, message);
+    this.#broadcastJoined({ type: 'chat', message });
+  }
+
+  async #replayChat(conn: Connection, seq: number): Promise<void> {
+    try {
+      const [message] = await this.#readLog('chat', seq - 1, 1);
+      if (message) conn.sendJson({ type: 'chat', message: message as ChatMessage });
+    } catch (error) {
+      this.#ctx.log.error({ err: error, room: this.name }, 'could not read a chat message to confirm a re-send');
+    }
+  }
+
+  /** Entries of a log after `afterSeq`, from memory when the tail reaches back that far. */
+  async #readLog(log: LogName, afterSeq: number, limit: number): Promise<Array<ChatMessage | ActivityEntry>> {
+    const tail: Array<ChatMessage | ActivityEntry> = log === 'chat' ? this.#chat : this.#activity;
+    const newest = log === 'chat' ? this.#chatSeq : this.#activitySeq;
+    const oldestInMemory = tail[0]?.seq ?? newest + 1;
+    if (afterSeq >= oldestInMemory - 1) {
+      return tail.filter((entry) => entry.seq > afterSeq).slice(0, limit);
+    }
+    // Older entries than memory holds: make sure everything queued is in storage, then read it.
+    await this.#ctx.persistence.flush();
+    return log === 'chat'
+      ? this.#ctx.storage.readChat(this.name, afterSeq, limit)
+      : this.#ctx.storage.readActivity(this.name, afterSeq, limit);
+  }
+
+  async #resume(conn: Connection, chatSeq: number, activitySeq: number): Promise<void> {
+    try {
+      const [chat, activity] = await Promise.all([
+        this.#readLog('chat', chatSeq, RESUME_PAGE),
+        this.#readLog('activity', activitySeq, RESUME_PAGE),
+      ]);
+      conn.sendJson({
+        type: 'resumed',
+        chat: chat as ChatMessage[],
+        activity: activity as ActivityEntry[],
+        complete: chat.length < RESUME_PAGE && activity.length < RESUME_PAGE,
+      });
+    } catch (error) {
+      this.#ctx.log.error({ err: error, room: this.name }, 'resume failed');
+      conn.sendJson(errorMessage('resume_failed', 'Missed messages could not be read; send "resume" again.'));
+    }
+  }
+
+  /** Sends one control message, encoded once, to every joined member except `except`. */
+  #broadcastJoined(message: ServerMessage, except: Connection | null = null): void {
+    const text = JSON.stringify(message);
+    for (const conn of this.#connections) {
+      if (conn !== except && conn.member) conn.send(text);
+    }
+  }
+
+  readonly #onUpdate = (update: Uint8Array, origin: unknown): void => {
+    const message = encodeUpdateMessage(update);
+    for (const conn of this.#connections) if (conn !== origin) conn.send(message);
+    this.#ctx.persistence.appendUpdate(this.name, update);
+    if (++this.#logLength >= this.#ctx.compactAfterUpdates) this.#compact();
+    if (origin !== BUS_ORIGIN) this.#bus?.publish({ kind: 'update', payload: update });
+  };
+
+  readonly #onAwareness = (
+    { added, updated, removed }: { added: number[]; updated: number[]; removed: number[] },
+    origin: unknown,
+  ): void => {
+    if (origin instanceof Connection) {
+      for (const id of added) origin.awarenessClients.add(id);
+      for (const id of updated) origin.awarenessClients.add(id);
+      for (const id of removed) origin.awarenessClients.delete(id);
+    }
+    const changed = added.concat(updated, removed);
+    const update = encodeAwarenessUpdate(this.awareness, changed);
+    const message = encodeAwarenessStates(this.awareness, changed);
+    for (const conn of this.#connections) if (conn !== origin) conn.send(message);
+    if (origin !== BUS_ORIGIN) this.#bus?.publish({ kind: 'awareness', payload: update });
+  };
+
+  readonly #onBus = (message: BusMessage): void => {
+    if (this.#state !== 'ready') return;
+    if (message.kind === 'update') Y.applyUpdate(this.doc, message.payload, BUS_ORIGIN);
+    else applyAwarenessUpdate(this.awareness, message.payload, BUS_ORIGIN);
+  };
+
+  #compact(): void {
+    this.#logLength = 0;
+    this.#ctx.persistence.compact(this.name, () => Y.encodeStateAsUpdate(this.doc));
+  }
+
+  /** A connection closed. */
+  leave(conn: Connection): void {
+    if (!this.#connections.delete(conn)) return;
+    conn.closed = true;
+    if (this.#state !== 'ready') return;
+    if (conn.awarenessClients.size > 0) {
+      removeAwarenessStates(this.awareness, [...conn.awarenessClients], null);
+    }
+    const member = conn.member;
+    if (member && !this.#ctx.isShuttingDown()) {
+      if (conn.typing) this.#broadcastJoined({ type: 'typing', member, on: false });
+      this.#broadcastJoined({ type: 'members', changed: [], left: [member.id] });
+      this.#recordActivity('leave', member, null);
+    }
+    if (this.#connections.size === 0) this.#scheduleUnload();
+  }
+
+  #scheduleUnload(): void {
+    if (this.#idleTimer || this.#state !== 'ready') return;
+    this.#idleTimer = setTimeout(() => void this.#unload(), this.#ctx.idleMs);
+  }
+
+  async #unload(): Promise<void> {
+    this.#idleTimer = null;
+    if (this.#connections.size > 0 || this.#state !== 'ready') return;
+    if (this.#logLength > 0) this.#compact();
+    try {
+      await this.#ctx.persistence.flush();
+    } catch (error) {
+      this.#ctx.log.error({ err: error, room: this.name }, 'final flush failed; the room stays in memory and retries');
+      this.#scheduleUnload();
+      return;
+    }
+    // Someone joined while the flush ran: stay loaded and keep serving them from memory.
+    if (this.#connections.size > 0 || this.#state !== 'ready') return;
+    this.#destroy();
+  }
+
+  #destroy(): void {
+    if (this.#state !== 'failed') this.#state = 'gone';
+    if (this.#idleTimer) clearTimeout(this.#idleTimer);
+    this.#idleTimer = null;
+    this.#bus?.leave();
+    this.#bus = null;
+    this.awareness.destroy();
+    this.doc.destroy();
+    this.#ctx.onGone(this);
+  }
+}

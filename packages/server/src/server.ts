@@ -1,0 +1,83 @@
+import type { AddressInfo } from 'node:net';
+import type { Bus } from './cluster/bus.js';
+import { InProcessBus } from './cluster/bus.js';
+import type { Config } from './config.js';
+import { createHttpApp } from './http/app.js';
+import { createLogger, type Logger } from './log.js';
+import { RoomRegistry } from './rooms/registry.js';
+import { SqliteStorage } from './storage/sqlite.js';
+import type { Storage } from './storage/storage.js';
+import { WriteBehind } from './storage/write-behind.js';
+import { Gateway } from './transport/gateway.js';
+
+export interface TandemServer {
+  readonly port: number;
+  /** http://host:port of the listening server. */
+  readonly url: string;
+  readonly registry: RoomRegistry;
+  readonly log: Logger;
+  /** Stops accepting, closes every socket with 1001, flushes storage. Safe to call twice. */
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  /** Defaults to SQLite under config.dataDir. Closed by `close()`. */
+  storage?: Storage;
+  /** Defaults to an in-process bus of its own. */
+  bus?: Bus;
+  logger?: Logger;
+}
+
+/** Starts HTTP and WebSocket on one port and returns once it listens. */
+export async function startTandem(config: Config, options: StartOptions = {}): Promise<TandemServer> {
+  const log = options.logger ?? createLogger(config.logLevel);
+  const storage = options.storage ?? new SqliteStorage(config.dataDir);
+  const bus = options.bus ?? new InProcessBus();
+  const persistence = new WriteBehind(storage, {
+    intervalMs: config.flushIntervalMs,
+    onError: (error) => log.error({ err: error }, 'storage write failed; retrying'),
+  });
+  const registry = new RoomRegistry({
+    storage,
+    persistence,
+    bus,
+    log,
+    compactAfterUpdates: config.compactAfterUpdates,
+    idleMs: config.roomIdleMs,
+  });
+  const gateway = new Gateway({
+    registry,
+    log,
+    maxPayloadBytes: config.maxPayloadBytes,
+    pingIntervalMs: config.pingIntervalMs,
+    compressionThreshold: config.compressionThreshold,
+  });
+  const app = await createHttpApp({
+    log,
+    staticDir: config.staticDir,
+    stats: () => ({ rooms: registry.size, connections: gateway.connections }),
+  });
+  app.server.on('upgrade', gateway.handleUpgrade);
+  await app.listen({ port: config.port, host: config.host ?? '::' });
+  const { port } = app.server.address() as AddressInfo;
+  const url = `http://${config.host && config.host !== '::' && config.host !== '0.0.0.0' ? config.host : 'localhost'}:${port}`;
+  log.info({ port, url }, `Tandem listening on ${url}`);
+
+  let closing: Promise<void> | null = null;
+  const close = async (): Promise<void> => {
+    registry.beginShutdown();
+    await gateway.close(config.shutdownGraceMs);
+    await persistence.flush();
+    await app.close();
+    await bus.close();
+    await storage.close();
+    log.info('Tandem stopped');
+  };
+  return {
+    port,
+    url,
+    registry,
+    log,
+    close: () => (closing ??= close()),
+  };
+}

@@ -1,0 +1,119 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import type { ActivityEntry, ChatMessage } from '@tandem/protocol';
+import type { LoadOptions, RoomWrites, Storage, StoredRoom } from './storage.js';
+
+/** Schema changes in order; `PRAGMA user_version` records how many have been applied. */
+const MIGRATIONS = [
+  `CREATE TABLE doc_snapshots (room TEXT PRIMARY KEY, data BLOB NOT NULL, updated_at INTEGER NOT NULL);
+   CREATE TABLE doc_updates (id INTEGER PRIMARY KEY AUTOINCREMENT, room TEXT NOT NULL, data BLOB NOT NULL);
+   CREATE INDEX doc_updates_room ON doc_updates (room, id);
+   CREATE TABLE chat (room TEXT NOT NULL, seq INTEGER NOT NULL, id TEXT NOT NULL, body TEXT NOT NULL,
+                      PRIMARY KEY (room, seq)) WITHOUT ROWID;
+   CREATE TABLE activity (room TEXT NOT NULL, seq INTEGER NOT NULL, body TEXT NOT NULL,
+                          PRIMARY KEY (room, seq)) WITHOUT ROWID;`,
+];
+
+/**
+ * Embedded storage in one SQLite file (WAL mode). better-sqlite3 is synchronous; its calls are
+ * short (indexed reads, one transaction per flush), so they run on the event loop.
+ */
+export class SqliteStorage implements Storage {
+  readonly #db: Database.Database;
+  readonly #stmt;
+
+  constructor(dataDir: string) {
+    mkdirSync(dataDir, { recursive: true });
+    this.#db = new Database(join(dataDir, 'tandem.db'));
+    this.#db.pragma('journal_mode = WAL');
+    // NORMAL in WAL mode survives a process crash; only an OS crash or power cut can lose the
+    // last transactions. See the README's durability section.
+    this.#db.pragma('synchronous = NORMAL');
+    this.#migrate();
+    const db = this.#db;
+    this.#stmt = {
+      snapshot: db.prepare<[string], { data: Buffer }>('SELECT data FROM doc_snapshots WHERE room = ?'),
+      updates: db.prepare<[string], { data: Buffer }>('SELECT data FROM doc_updates WHERE room = ? ORDER BY id'),
+      chatTail: db.prepare<[string, number], { body: string }>(
+        'SELECT body FROM (SELECT seq, body FROM chat WHERE room = ? ORDER BY seq DESC LIMIT ?) ORDER BY seq',
+      ),
+      chatIds: db.prepare<[string, number], { id: string; seq: number }>(
+        'SELECT id, seq FROM (SELECT seq, id FROM chat WHERE room = ? ORDER BY seq DESC LIMIT ?) ORDER BY seq',
+      ),
+      activityTail: db.prepare<[string, number], { body: string }>(
+        'SELECT body FROM (SELECT seq, body FROM activity WHERE room = ? ORDER BY seq DESC LIMIT ?) ORDER BY seq',
+      ),
+      chatSeq: db.prepare<[string], { seq: number | null }>('SELECT max(seq) AS seq FROM chat WHERE room = ?'),
+      activitySeq: db.prepare<[string], { seq: number | null }>('SELECT max(seq) AS seq FROM activity WHERE room = ?'),
+      chatAfter: db.prepare<[string, number, number], { body: string }>(
+        'SELECT body FROM chat WHERE room = ? AND seq > ? ORDER BY seq LIMIT ?',
+      ),
+      activityAfter: db.prepare<[string, number, number], { body: string }>(
+        'SELECT body FROM activity WHERE room = ? AND seq > ? ORDER BY seq LIMIT ?',
+      ),
+      putSnapshot: db.prepare<[string, Uint8Array, number]>(
+        'INSERT INTO doc_snapshots (room, data, updated_at) VALUES (?, ?, ?) ON CONFLICT (room) DO UPDATE SET data = excluded.data, updated_at = excluded.updated_at',
+      ),
+      dropUpdates: db.prepare<[string]>('DELETE FROM doc_updates WHERE room = ?'),
+      putUpdate: db.prepare<[string, Uint8Array]>('INSERT INTO doc_updates (room, data) VALUES (?, ?)'),
+      putChat: db.prepare<[string, number, string, string]>('INSERT INTO chat (room, seq, id, body) VALUES (?, ?, ?, ?)'),
+      putActivity: db.prepare<[string, number, string]>('INSERT INTO activity (room, seq, body) VALUES (?, ?, ?)'),
+    };
+  }
+
+  #migrate(): void {
+    const applied = this.#db.pragma('user_version', { simple: true }) as number;
+    for (let version = applied; version < MIGRATIONS.length; version++) {
+      this.#db.transaction(() => {
+        this.#db.exec(MIGRATIONS[version] as string);
+        this.#db.pragma(`user_version = ${version + 1}`);
+      })();
+    }
+  }
+
+  async loadRoom(room: string, { tail, dedupeWindow }: LoadOptions): Promise<StoredRoom> {
+    const s = this.#stmt;
+    const snapshot = s.snapshot.get(room);
+    const log = s.updates.all(room).map((row) => new Uint8Array(row.data));
+    return {
+      updates: snapshot ? [new Uint8Array(snapshot.data), ...log] : log,
+      logLength: log.length,
+      chat: s.chatTail.all(room, tail).map((row) => JSON.parse(row.body) as ChatMessage),
+      activity: s.activityTail.all(room, tail).map((row) => JSON.parse(row.body) as ActivityEntry),
+      recentChatIds: s.chatIds.all(room, dedupeWindow),
+      chatSeq: s.chatSeq.get(room)?.seq ?? 0,
+      activitySeq: s.activitySeq.get(room)?.seq ?? 0,
+    };
+  }
+
+  async readChat(room: string, afterSeq: number, limit: number): Promise<ChatMessage[]> {
+    return this.#stmt.chatAfter.all(room, afterSeq, limit).map((row) => JSON.parse(row.body) as ChatMessage);
+  }
+
+  async readActivity(room: string, afterSeq: number, limit: number): Promise<ActivityEntry[]> {
+    return this.#stmt.activityAfter.all(room, afterSeq, limit).map((row) => JSON.parse(row.body) as ActivityEntry);
+  }
+
+  readonly #writeAll = (batch: ReadonlyMap<string, RoomWrites>): void => {
+    const s = this.#stmt;
+    const now = Date.now();
+    for (const [room, writes] of batch) {
+      if (writes.snapshot) {
+        s.putSnapshot.run(room, writes.snapshot, now);
+        s.dropUpdates.run(room);
+      }
+      for (const update of writes.updates) s.putUpdate.run(room, update);
+      for (const message of writes.chat) s.putChat.run(room, message.seq, message.id, JSON.stringify(message));
+      for (const entry of writes.activity) s.putActivity.run(room, entry.seq, JSON.stringify(entry));
+    }
+  };
+
+  async write(batch: ReadonlyMap<string, RoomWrites>): Promise<void> {
+    this.#db.transaction(this.#writeAll)(batch);
+  }
+
+  async close(): Promise<void> {
+    if (this.#db.open) this.#db.close();
+  }
+}

@@ -1,0 +1,45 @@
+import type { ActivityEntry, ChatMessage } from '@tandem/protocol';
+
+/** What a room needs from storage to come back into memory. */
+export interface StoredRoom {
+  /** Document updates in the order they must be applied: the snapshot first, then the log. */
+  updates: Uint8Array[];
+  /** How many log rows follow the snapshot; drives compaction. */
+  logLength: number;
+  /** The newest chat messages and activity entries, oldest first. */
+  chat: ChatMessage[];
+  activity: ActivityEntry[];
+  /** The ids of the newest chat messages (up to the de-duplication window), oldest first. */
+  recentChatIds: Array<{ id: string; seq: number }>;
+  chatSeq: number;
+  activitySeq: number;
+}
+
+/** Everything one room wrote since the last flush. */
+export interface RoomWrites {
+  /** When set, the stored document is replaced by this snapshot and its update log dropped. */
+  snapshot?: Uint8Array;
+  /** Updates appended to the log (after the snapshot when both are set). */
+  updates: Uint8Array[];
+  chat: ChatMessage[];
+  activity: ActivityEntry[];
+}
+
+export interface LoadOptions {
+  /** How many chat messages and activity entries to return. */
+  tail: number;
+  /** How many recent chat ids to return for de-duplication. */
+  dedupeWindow: number;
+}
+
+/**
+ * The storage seam: SQLite now, PostgreSQL when clustered. A backend must apply one `write`
+ * atomically (all rooms of the batch or none) and return entries in sequence order.
+ */
+export interface Storage {
+  loadRoom(room: string, options: LoadOptions): Promise<StoredRoom>;
+  readChat(room: string, afterSeq: number, limit: number): Promise<ChatMessage[]>;
+  readActivity(room: string, afterSeq: number, limit: number): Promise<ActivityEntry[]>;
+  write(batch: ReadonlyMap<string, RoomWrites>): Promise<void>;
+  close(): Promise<void>;
+}

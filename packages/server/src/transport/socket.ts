@@ -1,0 +1,12 @@
+/**
+ * The little a room needs from a client connection. `ws` is adapted to it in ws-socket.ts;
+ * keeping rooms behind this interface lets them be tested and moved without touching `ws`.
+ */
+export interface PeerSocket {
+  /** The negotiated subprotocol ('' when none). */
+  readonly protocol: string;
+  /** Bytes queued in user space and not yet handed to the kernel. */
+  readonly bufferedAmount: number;
+  send(data: Uint8Array | string): void;
+  close(code: number, reason: string): void;
+}
