@@ -1,0 +1,110 @@
+import { SUBPROTOCOL } from '@tandem/protocol';
+import { describe, expect, it } from 'vitest';
+import { controlMessages, member, next, rawSocket, startServer, until } from './helpers.js';
+
+describe('control channel', () => {
+  it('welcomes a member with id, color, members and history, and tells the others', async () => {
+    const server = await startServer();
+    const alice = await member(server.wsUrl, 'team', 'Alice');
+    expect(alice.me).toMatchObject({ name: 'Alice', color: expect.stringMatching(/^#[0-9a-f]{6}$/) });
+    const bob = await member(server.wsUrl, 'team', 'Bob');
+    expect(bob.members.map((m) => m.name).sort()).toEqual(['Alice', 'Bob']);
+    await until(() => alice.members.length === 2, 'Bob in Alice\'s member list', 5_000, alice);
+    expect(bob.activity.map((e) => `${e.member.name} ${e.kind}`)).toEqual(['Alice join', 'Bob join']);
+  });
+
+  it('records join, leave and rename as activity for everyone, in order', async () => {
+    const server = await startServer();
+    const alice = await member(server.wsUrl, 'history', 'Alice');
+    const bob = await member(server.wsUrl, 'history', 'Bob');
+    bob.setName('Robert');
+    await until(() => alice.activity.length === 3, 'the rename at Alice', 5_000, alice);
+    bob.close();
+    await until(() => alice.activity.length === 4, 'Bob\'s departure at Alice', 5_000, alice);
+    expect(alice.activity.map((e) => [e.seq, e.kind, e.member.name, e.previousName])).toEqual([
+      [1, 'join', 'Alice', undefined],
+      [2, 'join', 'Bob', undefined],
+      [3, 'rename', 'Robert', 'Bob'],
+      [4, 'leave', 'Robert', undefined],
+    ]);
+    expect(alice.members.map((m) => m.name)).toEqual(['Alice']);
+  });
+
+  it('gives chat one total order per room with seq, author and time', async () => {
+    const server = await startServer();
+    const alice = await member(server.wsUrl, 'chat', 'Alice');
+    const bob = await member(server.wsUrl, 'chat', 'Bob');
+    for (let i = 0; i < 20; i++) {
+      alice.sendChat(`a${i}`);
+      bob.sendChat(`b${i}`);
+    }
+    await until(() => alice.chat.length === 40 && bob.chat.length === 40, '40 messages at both', 5_000);
+    expect(alice.chat).toEqual(bob.chat);
+    expect(alice.chat.map((m) => m.seq)).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
+    // Each sender's own messages keep the order they were sent in.
+    expect(alice.chat.filter((m) => m.author.name === 'Alice').map((m) => m.text)).toEqual(Array.from({ length: 20 }, (_, i) => `a${i}`));
+    expect(alice.chat[0]).toMatchObject({ author: { name: expect.any(String), color: expect.any(String) }, time: expect.any(Number) });
+    expect(alice.pendingChat).toEqual([]);
+  });
+
+  it('keeps the first message of a chat id and confirms a re-send only to its sender', async () => {
+    const server = await startServer();
+    const watcher = await member(server.wsUrl, 'dedupe', 'Watcher');
+    const ws = await rawSocket(server.wsUrl, 'dedupe', SUBPROTOCOL);
+    const received = controlMessages(ws);
+    ws.send(JSON.stringify({ type: 'join', name: 'Sender' }));
+    ws.send(JSON.stringify({ type: 'chat', id: 'msg-1', text: 'once' }));
+    ws.send(JSON.stringify({ type: 'chat', id: 'msg-1', text: 'once (again)' }));
+    ws.send(JSON.stringify({ type: 'chat', id: 'msg-2', text: 'twice' }));
+    await until(() => received.filter((m) => m.type === 'chat').length === 3, 'three chat frames at the sender');
+    const chats = received.filter((m) => m.type === 'chat').map((m) => [m.message.seq, m.message.id, m.message.text]);
+    expect(chats).toEqual([
+      [1, 'msg-1', 'once'],
+      [1, 'msg-1', 'once'],
+      [2, 'msg-2', 'twice'],
+    ]);
+    await until(() => watcher.chat.length === 2, 'two messages at the watcher', 5_000, watcher);
+    expect(watcher.chat.map((m) => m.text)).toEqual(['once', 'twice']);
+  });
+
+  it('relays typing and app events to the other members only', async () => {
+    const server = await startServer();
+    const alice = await member(server.wsUrl, 'relay', 'Alice');
+    const bob = await member(server.wsUrl, 'relay', 'Bob');
+    const typing = next<readonly { name: string }[]>(bob, 'typing');
+    alice.setTyping(true);
+    expect((await typing).map((m) => m.name)).toEqual(['Alice']);
+    const stopped = next<readonly unknown[]>(bob, 'typing');
+    alice.setTyping(false);
+    expect(await stopped).toEqual([]);
+    const event = new Promise<unknown[]>((resolve) => bob.once('event', (...args: unknown[]) => resolve(args)));
+    alice.sendEvent('cursor-jump', { line: 3 });
+    const [name, data, from] = await event;
+    expect([name, data, (from as { name: string }).name]).toEqual(['cursor-jump', { line: 3 }, 'Alice']);
+  });
+
+  it('answers invalid control messages with an error frame and keeps the connection', async () => {
+    const server = await startServer();
+    const ws = await rawSocket(server.wsUrl, 'strict', SUBPROTOCOL);
+    const received = controlMessages(ws);
+    ws.send('{not json');
+    ws.send(JSON.stringify({ type: 'chat', id: 'x', text: 'before join' }));
+    ws.send(JSON.stringify({ type: 'join', name: '' }));
+    ws.send(JSON.stringify({ type: 'warp', to: 'mars' }));
+    ws.send(JSON.stringify({ type: 'join', name: 'Eve', admin: true }));
+    ws.send(JSON.stringify({ type: 'join', name: 'Eve' }));
+    ws.send(JSON.stringify({ type: 'join', name: 'Eve' }));
+    await until(() => received.length === 7, 'seven answers');
+    expect(received.map((m) => (m.type === 'error' ? m.code : m.type))).toEqual([
+      'bad_message',
+      'not_joined',
+      'bad_message',
+      'bad_message',
+      'bad_message',
+      'welcome',
+      'already_joined',
+    ]);
+    expect(received[2]?.message).toMatch(/name must not be empty/);
+    expect(ws.readyState).toBe(ws.OPEN);
+  });
+});
