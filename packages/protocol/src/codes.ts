@@ -33,6 +33,5 @@ export const ErrorCodes = {
   already_joined: 'This connection has joined already; use `rename` to change the name.',
   room_unavailable: 'The room could not be loaded; the connection is closed and may retry.',
   resume_failed: 'Missed chat or activity could not be read from storage; try `resume` again.',
-  internal: 'The server failed to handle the message; nothing was applied.',
 } as const;
 export type ErrorCode = keyof typeof ErrorCodes;

@@ -57,7 +57,7 @@ describe('resume', () => {
     // Cut Alice's connection; while she is away Bob writes more than a welcome carries.
     sockets.at(-1)!.terminate();
     for (let i = 1; i <= 80; i++) bob.sendChat(`while away ${i}`);
-    await until(() => alice.chat.length === 81 && alice.status.state === 'open', 'Alice caught up', 10_000, alice);
+    await until(() => alice.chat.length === 81 && bob.chat.length === 81 && alice.status.state === 'open', 'Alice caught up', 10_000);
     expect(alice.chat.map((m) => m.seq)).toEqual(Array.from({ length: 81 }, (_, i) => i + 1));
     expect(alice.chat).toEqual(bob.chat);
     expect(sockets.length).toBeGreaterThan(1);

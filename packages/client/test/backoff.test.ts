@@ -1,0 +1,31 @@
+import { describe, expect, it } from 'vitest';
+import { backoffDelay, DEFAULT_BACKOFF } from '../src/index.js';
+import { contiguousSeq, mergeBySeq } from '../src/history.js';
+
+describe('backoff', () => {
+  it('doubles the ceiling per attempt up to the cap, with full jitter below it', () => {
+    const options = { baseMs: 500, capMs: 30_000, stableMs: 0 };
+    expect([0, 1, 2, 3, 10].map((attempt) => backoffDelay(attempt, options, () => 0.999999))).toEqual([499, 999, 1999, 3999, 29999]);
+    expect(backoffDelay(5, options, () => 0)).toBe(0);
+    expect(backoffDelay(1_000, options, () => 0.5)).toBe(15_000);
+  });
+
+  it('defaults to a 500 ms base and a 30 s cap', () => {
+    expect(DEFAULT_BACKOFF).toMatchObject({ baseMs: 500, capMs: 30_000 });
+  });
+});
+
+describe('history merging', () => {
+  const e = (seq: number) => ({ seq });
+
+  it('merges by seq without duplicates and keeps the newest entries', () => {
+    expect(mergeBySeq([e(1), e(3)], [e(2), e(3), e(4)], 10).map((x) => x.seq)).toEqual([1, 2, 3, 4]);
+    expect(mergeBySeq([e(1), e(2)], [e(3)], 2).map((x) => x.seq)).toEqual([2, 3]);
+  });
+
+  it('finds how far a log is complete', () => {
+    expect(contiguousSeq([e(1), e(2), e(4)], 0)).toBe(2);
+    expect(contiguousSeq([e(5), e(6)], 4)).toBe(6);
+    expect(contiguousSeq([e(7)], 4)).toBe(4);
+  });
+});
