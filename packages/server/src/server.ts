@@ -67,7 +67,9 @@ export async function startTandem(config: Config, options: StartOptions = {}): P
   const close = async (): Promise<void> => {
     registry.beginShutdown();
     await gateway.close(config.shutdownGraceMs);
+    registry.prepareShutdown();
     await persistence.flush();
+    registry.dispose();
     await app.close();
     await bus.close();
     await storage.close();

@@ -7,6 +7,7 @@ describe('offline queue and reconnection', () => {
     const alice = client(first.wsUrl, 'queue', { name: 'Alice' });
     await alice.whenJoined();
     await first.close();
+    expect(first.registry.size).toBe(0);
     await until(() => alice.status.state === 'reconnecting', 'Alice reconnecting', 5_000, alice);
     const ids = ['one', 'two', 'three'].map((text) => alice.sendChat(text));
     alice.sendEvent('offline-event', { n: 1 });

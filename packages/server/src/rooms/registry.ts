@@ -53,4 +53,14 @@ export class RoomRegistry {
   beginShutdown(): void {
     this.#shuttingDown = true;
   }
+
+  /** Queues each room's final compaction; call before the last flush. */
+  prepareShutdown(): void {
+    for (const room of this.#rooms.values()) room.prepareShutdown();
+  }
+
+  /** Drops every room (and its timers); call after the last flush. */
+  dispose(): void {
+    for (const room of [...this.#rooms.values()]) room.dispose();
+  }
 }

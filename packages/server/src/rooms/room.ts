@@ -3,6 +3,7 @@ import {
   applyYMessage,
   CloseCode,
   colorForName,
+  encodeAwarenessMessage,
   encodeAwarenessStates,
   encodeSyncStep1,
   encodeUpdateMessage,
@@ -65,7 +66,6 @@ export class Room {
   readonly name: string;
   readonly doc = new Y.Doc();
   readonly awareness = new Awareness(this.doc);
-  readonly ready: Promise<boolean>;
   #state: RoomState = 'loading';
   readonly #ctx: RoomContext;
   readonly #connections = new Set<Connection>();
@@ -83,7 +83,7 @@ export class Room {
     this.#ctx = ctx;
     // Presence is owned by clients; the server holds no awareness state of its own.
     this.awareness.setLocalState(null);
-    this.ready = this.#load();
+    void this.#load();
   }
 
   get state(): RoomState {
@@ -94,9 +94,11 @@ export class Room {
     return this.#connections.size;
   }
 
-  async #load(): Promise<boolean> {
+  async #load(): Promise<void> {
     try {
       const stored = await this.#ctx.storage.loadRoom(this.name, { tail: TAIL, dedupeWindow: DEDUPE_WINDOW });
+      // Disposed by a shutdown while the load was under way.
+      if (this.#state === 'gone') return;
       Y.transact(this.doc, () => {
         for (const update of stored.updates) Y.applyUpdate(this.doc, update, LOAD_ORIGIN);
       }, LOAD_ORIGIN);
@@ -107,6 +109,7 @@ export class Room {
       this.#activitySeq = stored.activitySeq;
       for (const { id, seq } of stored.recentChatIds) this.#chatIds.set(id, seq);
     } catch (error) {
+      if (this.#state === 'gone') return;
       this.#state = 'failed';
       this.#ctx.log.error({ err: error, room: this.name }, 'room failed to load; nothing will be written for it');
       for (const conn of this.#connections) {
@@ -115,7 +118,7 @@ export class Room {
       }
       this.#connections.clear();
       this.#destroy();
-      return false;
+      return;
     }
     this.doc.on('update', this.#onUpdate);
     this.awareness.on('update', this.#onAwareness);
@@ -123,7 +126,6 @@ export class Room {
     this.#state = 'ready';
     for (const conn of this.#connections) this.#start(conn);
     if (this.#connections.size === 0) this.#scheduleUnload();
-    return true;
   }
 
   /** Adds a connection; it is served once the room has loaded. */
@@ -347,9 +349,8 @@ export class Room {
       for (const id of updated) origin.awarenessClients.add(id);
       for (const id of removed) origin.awarenessClients.delete(id);
     }
-    const changed = added.concat(updated, removed);
-    const update = encodeAwarenessUpdate(this.awareness, changed);
-    const message = encodeAwarenessStates(this.awareness, changed);
+    const update = encodeAwarenessUpdate(this.awareness, added.concat(updated, removed));
+    const message = encodeAwarenessMessage(update);
     for (const conn of this.#connections) if (conn !== origin) conn.send(message);
     if (origin !== BUS_ORIGIN) this.#bus?.publish({ kind: 'awareness', payload: update });
   };
@@ -380,6 +381,16 @@ export class Room {
       this.#recordActivity('leave', member, null);
     }
     if (this.#connections.size === 0) this.#scheduleUnload();
+  }
+
+  /** Queues the final compaction of a room that is about to be dropped at shutdown. */
+  prepareShutdown(): void {
+    if (this.#state === 'ready' && this.#logLength > 0) this.#compact();
+  }
+
+  /** Drops the room from memory at shutdown, after the final flush. */
+  dispose(): void {
+    if (this.#state === 'ready' || this.#state === 'loading') this.#destroy();
   }
 
   #scheduleUnload(): void {
