@@ -55,6 +55,8 @@ export async function startTandem(config: Config, options: StartOptions = {}): P
   const app = await createHttpApp({
     log,
     staticDir: config.staticDir,
+    storage,
+    registry,
     stats: () => ({ rooms: registry.size, connections: gateway.connections }),
   });
   app.server.on('upgrade', gateway.handleUpgrade);

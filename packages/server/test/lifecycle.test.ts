@@ -3,43 +3,31 @@ import { runInNewContext } from 'node:vm';
 import { CloseCode } from '@tandem/protocol';
 import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
-import { SqliteStorage, type LoadOptions, type RoomWrites, type Storage, type StoredRoom } from '../src/index.js';
+import { SqliteStorage, type LoadOptions, type RoomWrites, type StoredRoom } from '../src/index.js';
 import { connect } from '@tandem/client';
 import WebSocket from 'ws';
 import { client, startServer, tempDir, until } from './helpers.js';
 
 /** Real SQLite storage whose loads and writes can be held at a gate, to stage races. */
-class GatedStorage implements Storage {
-  readonly inner: SqliteStorage;
+class GatedStorage extends SqliteStorage {
   loadGate: Promise<void> | null = null;
   writeGate: Promise<void> | null = null;
   failLoads = 0;
   loads = 0;
 
-  constructor(dir: string) {
-    this.inner = new SqliteStorage(dir);
-  }
-  async loadRoom(room: string, options: LoadOptions): Promise<StoredRoom> {
+  override async loadRoom(room: string, options: LoadOptions): Promise<StoredRoom> {
     this.loads++;
     await this.loadGate;
     if (this.failLoads > 0) {
       this.failLoads--;
       throw new Error('disk on fire');
     }
-    return this.inner.loadRoom(room, options);
+    return super.loadRoom(room, options);
   }
-  readChat(room: string, afterSeq: number, limit: number) {
-    return this.inner.readChat(room, afterSeq, limit);
-  }
-  readActivity(room: string, afterSeq: number, limit: number) {
-    return this.inner.readActivity(room, afterSeq, limit);
-  }
-  async write(batch: ReadonlyMap<string, RoomWrites>): Promise<void> {
+
+  override async write(batch: ReadonlyMap<string, RoomWrites>): Promise<void> {
     await this.writeGate;
-    return this.inner.write(batch);
-  }
-  close() {
-    return this.inner.close();
+    return super.write(batch);
   }
 }
 
@@ -102,7 +90,7 @@ describe('room lifecycle', () => {
     expect(storage.loads).toBe(1);
     bob.destroy();
     await until(() => server.registry.get('leaving') === undefined, 'the room unloaded after Bob left');
-    const stored = await storage.inner.loadRoom('leaving', { tail: 0, dedupeWindow: 0 });
+    const stored = await storage.loadRoom('leaving', { tail: 0, dedupeWindow: 0 });
     const check = new Y.Doc();
     for (const update of stored.updates) Y.applyUpdate(check, update);
     expect(check.getText('t').toString()).toBe('kept and more');

@@ -3,23 +3,31 @@ import { join } from 'node:path';
 import fastifyStatic from '@fastify/static';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import type { RoomRegistry } from '../rooms/registry.js';
+import type { Storage } from '../storage/storage.js';
+import { registerDocumentRoutes } from './documents.js';
 
 export interface HttpAppOptions {
   log: Logger;
   staticDir: string;
+  storage: Storage;
+  registry: RoomRegistry;
   stats: () => Record<string, number>;
 }
 
 /** HTTP routes and the built web app, on the same server that takes WebSocket upgrades. */
-export async function createHttpApp({ log, staticDir, stats }: HttpAppOptions): Promise<FastifyInstance> {
+export async function createHttpApp({ log, staticDir, storage, registry, stats }: HttpAppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: log as FastifyBaseLogger,
     // One log line per request is noise next to the WebSocket traffic this server exists for.
     logController: new LogController({ disableRequestLogging: true }),
     forceCloseConnections: true,
+    // Refuse wrong types and unknown keys instead of silently converting or dropping them.
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false } },
   });
 
   app.get('/healthz', async () => ({ status: 'ok', ...stats() }));
+  registerDocumentRoutes(app, storage, registry);
 
   if (existsSync(join(staticDir, 'index.html'))) {
     await app.register(fastifyStatic, { root: staticDir, wildcard: false });

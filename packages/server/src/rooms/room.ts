@@ -94,6 +94,13 @@ export class Room {
     return this.#connections.size;
   }
 
+  /** Connections that have joined as members. */
+  get memberCount(): number {
+    let count = 0;
+    for (const conn of this.#connections) if (conn.member) count++;
+    return count;
+  }
+
   async #load(): Promise<void> {
     try {
       const stored = await this.#ctx.storage.loadRoom(this.name, { tail: TAIL, dedupeWindow: DEDUPE_WINDOW });

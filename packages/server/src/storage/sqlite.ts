@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { ActivityEntry, ChatMessage } from '@tandem/protocol';
-import type { LoadOptions, RoomWrites, Storage, StoredRoom } from './storage.js';
+import type { DocumentInfo, LoadOptions, RoomWrites, Storage, StoredRoom } from './storage.js';
 
 /** Schema changes in order; `PRAGMA user_version` records how many have been applied. */
 const MIGRATIONS = [
@@ -13,6 +13,11 @@ const MIGRATIONS = [
                       PRIMARY KEY (room, seq)) WITHOUT ROWID;
    CREATE TABLE activity (room TEXT NOT NULL, seq INTEGER NOT NULL, body TEXT NOT NULL,
                           PRIMARY KEY (room, seq)) WITHOUT ROWID;`,
+  `CREATE TABLE documents (name TEXT PRIMARY KEY, title TEXT NOT NULL, created_at INTEGER NOT NULL,
+                           updated_at INTEGER NOT NULL);
+   CREATE INDEX documents_updated ON documents (updated_at DESC);
+   INSERT INTO documents (name, title, created_at, updated_at)
+     SELECT room, room, 0, 0 FROM (SELECT room FROM doc_snapshots UNION SELECT room FROM doc_updates);`,
 ];
 
 /**
@@ -59,6 +64,15 @@ export class SqliteStorage implements Storage {
       putUpdate: db.prepare<[string, Uint8Array]>('INSERT INTO doc_updates (room, data) VALUES (?, ?)'),
       putChat: db.prepare<[string, number, string, string]>('INSERT INTO chat (room, seq, id, body) VALUES (?, ?, ?, ?)'),
       putActivity: db.prepare<[string, number, string]>('INSERT INTO activity (room, seq, body) VALUES (?, ?, ?)'),
+      touchDocument: db.prepare<{ name: string; now: number }>(
+        'INSERT INTO documents (name, title, created_at, updated_at) VALUES (@name, @name, @now, @now) ON CONFLICT (name) DO UPDATE SET updated_at = excluded.updated_at',
+      ),
+      createDocument: db.prepare<{ name: string; title: string; now: number }>(
+        'INSERT INTO documents (name, title, created_at, updated_at) VALUES (@name, @title, @now, @now)',
+      ),
+      listDocuments: db.prepare<[number], { name: string; title: string; createdAt: number; updatedAt: number }>(
+        'SELECT name, title, created_at AS createdAt, updated_at AS updatedAt FROM documents ORDER BY updated_at DESC LIMIT ?',
+      ),
     };
   }
 
@@ -99,6 +113,7 @@ export class SqliteStorage implements Storage {
     const s = this.#stmt;
     const now = Date.now();
     for (const [room, writes] of batch) {
+      if (writes.snapshot || writes.updates.length > 0) s.touchDocument.run({ name: room, now });
       if (writes.snapshot) {
         s.putSnapshot.run(room, writes.snapshot, now);
         s.dropUpdates.run(room);
@@ -111,6 +126,16 @@ export class SqliteStorage implements Storage {
 
   async write(batch: ReadonlyMap<string, RoomWrites>): Promise<void> {
     this.#db.transaction(this.#writeAll)(batch);
+  }
+
+  async createDocument(name: string, title: string): Promise<DocumentInfo> {
+    const now = Date.now();
+    this.#stmt.createDocument.run({ name, title, now });
+    return { name, title, createdAt: now, updatedAt: now };
+  }
+
+  async listDocuments(limit: number): Promise<DocumentInfo[]> {
+    return this.#stmt.listDocuments.all(limit);
   }
 
   async close(): Promise<void> {

@@ -1,5 +1,13 @@
 import type { ActivityEntry, ChatMessage } from '@tandem/protocol';
 
+/** A document as the document list shows it. Its room has the same name. */
+export interface DocumentInfo {
+  name: string;
+  title: string;
+  createdAt: number;
+  updatedAt: number;
+}
+
 /** What a room needs from storage to come back into memory. */
 export interface StoredRoom {
   /** Document updates in the order they must be applied: the snapshot first, then the log. */
@@ -40,6 +48,11 @@ export interface Storage {
   loadRoom(room: string, options: LoadOptions): Promise<StoredRoom>;
   readChat(room: string, afterSeq: number, limit: number): Promise<ChatMessage[]>;
   readActivity(room: string, afterSeq: number, limit: number): Promise<ActivityEntry[]>;
+  /** Also records each room of the batch as a document, touching its `updatedAt`. */
   write(batch: ReadonlyMap<string, RoomWrites>): Promise<void>;
+  /** Registers a new document; fails if the name is taken. */
+  createDocument(name: string, title: string): Promise<DocumentInfo>;
+  /** The most recently updated documents first. */
+  listDocuments(limit: number): Promise<DocumentInfo[]>;
   close(): Promise<void>;
 }

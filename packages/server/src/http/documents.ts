@@ -1,0 +1,49 @@
+import { randomBytes } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import type { RoomRegistry } from '../rooms/registry.js';
+import type { Storage } from '../storage/storage.js';
+
+const MAX_TITLE = 120;
+const LIST_LIMIT = 200;
+
+/** A readable, URL-safe room name: "Team notes!" → "team-notes-3f9a1c2b". */
+export function documentName(title: string): string {
+  const slug = title
+    .normalize('NFKD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 40)
+    .replace(/-+$/, '');
+  return `${slug || 'doc'}-${randomBytes(4).toString('hex')}`;
+}
+
+/** The document list: GET to read it (with who is online), POST to create a document. */
+export function registerDocumentRoutes(app: FastifyInstance, storage: Storage, registry: RoomRegistry): void {
+  app.get('/api/documents', async () => {
+    const documents = await storage.listDocuments(LIST_LIMIT);
+    return { documents: documents.map((doc) => ({ ...doc, online: registry.get(doc.name)?.memberCount ?? 0 })) };
+  });
+
+  app.post<{ Body: { title: string } }>(
+    '/api/documents',
+    {
+      bodyLimit: 16 * 1024,
+      schema: {
+        body: {
+          type: 'object',
+          required: ['title'],
+          additionalProperties: false,
+          properties: { title: { type: 'string', minLength: 1, maxLength: MAX_TITLE } },
+        },
+      },
+    },
+    async (request, reply) => {
+      const title = request.body.title.trim();
+      if (!title) return reply.code(400).send({ error: 'title must not be blank' });
+      const document = await storage.createDocument(documentName(title), title);
+      return reply.code(201).send({ ...document, online: 0 });
+    },
+  );
+}
