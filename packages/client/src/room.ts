@@ -245,6 +245,7 @@ export class RoomHandle extends ObservableV2<RoomEvents> {
 
   /** Joins with `name`, or renames if already joined. */
   setName(name: string): void {
+    if (name === this.#name) return;
     const previous = this.#name;
     this.#name = name;
     if (this.#joined) this.#sendJson({ type: 'rename', name });

@@ -64,3 +64,28 @@ describe('documents API', () => {
     expect(documentName('Ünïcödé Tïtle')).toMatch(/^unicode-title-/);
   });
 });
+
+describe('one document', () => {
+  it('describes a created document, and an unknown name as the room that joining creates', async () => {
+    const server = await startServer();
+    const created = (await post(server.url, { title: 'Roadmap' })).json;
+    const known = await (await fetch(`${server.url}/api/documents/${created.name}`)).json();
+    expect(known).toMatchObject({ name: created.name, title: 'Roadmap', online: 0 });
+    const unknown = await fetch(`${server.url}/api/documents/${encodeURIComponent('fresh room')}`);
+    expect(unknown.status).toBe(200);
+    expect(await unknown.json()).toMatchObject({ name: 'fresh room', title: 'fresh room', createdAt: 0 });
+  });
+});
+
+describe('serving the web app', () => {
+  it('serves the app for client-side routes and 404s missing files and API paths', async () => {
+    const server = await startServer();
+    const page = await fetch(`${server.url}/d/some-room`);
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toMatch(/text\/html/);
+    expect((await fetch(`${server.url}/assets/gone-1234.js`)).status).toBe(404);
+    const api = await fetch(`${server.url}/api/nothing`);
+    expect(api.status).toBe(404);
+    expect(await api.json()).toEqual({ error: 'no route for GET /api/nothing' });
+  });
+});

@@ -30,11 +30,15 @@ export async function createHttpApp({ log, staticDir, storage, registry, stats }
   registerDocumentRoutes(app, storage, registry);
 
   if (existsSync(join(staticDir, 'index.html'))) {
-    await app.register(fastifyStatic, { root: staticDir, wildcard: false });
-    // Client-side routes (/d/<room>) get the app; unknown API paths get a JSON 404.
+    await app.register(fastifyStatic, { root: staticDir });
+    // Client-side routes (/d/<room>) get the app. A missing file (/assets/old-hash.js) or API path
+    // gets a JSON 404: answering it with index.html would hand the browser HTML as a script.
     app.setNotFoundHandler((request, reply) => {
-      if (request.method === 'GET' && !request.url.startsWith('/api/')) return reply.sendFile('index.html');
-      return reply.code(404).send({ error: `no route for ${request.method} ${request.url}` });
+      const path = request.url.split('?')[0] ?? '';
+      if (request.method === 'GET' && !path.startsWith('/api/') && !/\.[a-z0-9]+$/i.test(path)) {
+        return reply.sendFile('index.html');
+      }
+      return reply.code(404).send({ error: `no route for ${request.method} ${path}` });
     });
   } else {
     log.warn({ staticDir }, 'the web app is not built; run "npm run build" to serve it');

@@ -26,6 +26,14 @@ export function registerDocumentRoutes(app: FastifyInstance, storage: Storage, r
     return { documents: documents.map((doc) => ({ ...doc, online: registry.get(doc.name)?.memberCount ?? 0 })) };
   });
 
+  // Any room name is a document (rooms are created by joining), so an unknown name is not an
+  // error: it describes the document that joining will create, titled by its name.
+  app.get<{ Params: { name: string } }>('/api/documents/:name', async (request) => {
+    const { name } = request.params;
+    const document = (await storage.getDocument(name)) ?? { name, title: name, createdAt: 0, updatedAt: 0 };
+    return { ...document, online: registry.get(name)?.memberCount ?? 0 };
+  });
+
   app.post<{ Body: { title: string } }>(
     '/api/documents',
     {

@@ -70,7 +70,10 @@ export class SqliteStorage implements Storage {
       createDocument: db.prepare<{ name: string; title: string; now: number }>(
         'INSERT INTO documents (name, title, created_at, updated_at) VALUES (@name, @title, @now, @now)',
       ),
-      listDocuments: db.prepare<[number], { name: string; title: string; createdAt: number; updatedAt: number }>(
+      getDocument: db.prepare<[string], DocumentInfo>(
+        'SELECT name, title, created_at AS createdAt, updated_at AS updatedAt FROM documents WHERE name = ?',
+      ),
+      listDocuments: db.prepare<[number], DocumentInfo>(
         'SELECT name, title, created_at AS createdAt, updated_at AS updatedAt FROM documents ORDER BY updated_at DESC LIMIT ?',
       ),
     };
@@ -132,6 +135,10 @@ export class SqliteStorage implements Storage {
     const now = Date.now();
     this.#stmt.createDocument.run({ name, title, now });
     return { name, title, createdAt: now, updatedAt: now };
+  }
+
+  async getDocument(name: string): Promise<DocumentInfo | null> {
+    return this.#stmt.getDocument.get(name) ?? null;
   }
 
   async listDocuments(limit: number): Promise<DocumentInfo[]> {

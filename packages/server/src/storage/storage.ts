@@ -52,6 +52,7 @@ export interface Storage {
   write(batch: ReadonlyMap<string, RoomWrites>): Promise<void>;
   /** Registers a new document; fails if the name is taken. */
   createDocument(name: string, title: string): Promise<DocumentInfo>;
+  getDocument(name: string): Promise<DocumentInfo | null>;
   /** The most recently updated documents first. */
   listDocuments(limit: number): Promise<DocumentInfo[]>;
   close(): Promise<void>;

@@ -1,0 +1,14 @@
+import { DocumentList } from './components/DocumentList.js';
+import { DocumentPage } from './components/DocumentPage.js';
+import { JoinScreen } from './components/JoinScreen.js';
+import { useStoredName } from './identity.js';
+import { roomFromPath, usePath } from './router.js';
+
+export function App() {
+  const path = usePath();
+  const [name, setName] = useStoredName();
+  const room = roomFromPath(path);
+  if (!name) return <JoinScreen room={room} onJoin={setName} />;
+  if (room) return <DocumentPage key={room} room={room} name={name} onRename={setName} />;
+  return <DocumentList name={name} onSignOut={() => setName(null)} />;
+}

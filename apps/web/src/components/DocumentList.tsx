@@ -1,0 +1,109 @@
+import { useCallback, useEffect, useState, type FormEvent } from 'react';
+import { colorForName } from '@tandem/protocol';
+import { createDocument, listDocuments, type DocumentSummary } from '../api.js';
+import { formatAgo } from '../time.js';
+import { documentPath, navigate } from '../router.js';
+import { Avatar } from './Avatar.js';
+
+const REFRESH_MS = 10_000;
+
+export function DocumentList({ name, onSignOut }: { name: string; onSignOut: () => void }) {
+  const [documents, setDocuments] = useState<DocumentSummary[] | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [creating, setCreating] = useState(false);
+  const [title, setTitle] = useState('');
+  const [busy, setBusy] = useState(false);
+
+  const refresh = useCallback(() => {
+    listDocuments().then(
+      (docs) => {
+        setDocuments(docs);
+        setError(null);
+      },
+      (err: Error) => setError(`Could not load the documents: ${err.message}`),
+    );
+  }, []);
+
+  useEffect(() => {
+    document.title = 'Documents · Tandem';
+    refresh();
+    const timer = setInterval(refresh, REFRESH_MS);
+    return () => clearInterval(timer);
+  }, [refresh]);
+
+  const create = async (event: FormEvent) => {
+    event.preventDefault();
+    if (!title.trim()) return;
+    setBusy(true);
+    try {
+      const doc = await createDocument(title.trim());
+      navigate(documentPath(doc.name));
+    } catch (err) {
+      setError(`Could not create the document: ${(err as Error).message}`);
+      setBusy(false);
+    }
+  };
+
+  return (
+    <div className="list-page">
+      <header className="topbar">
+        <span className="brand">Tandem</span>
+        <div className="topbar-right">
+          <Avatar member={{ name, color: colorForName(name) }} you />
+          <button type="button" className="ghost" onClick={onSignOut}>
+            Change name
+          </button>
+        </div>
+      </header>
+      <main className="list-main">
+        <div className="list-head">
+          <h1>Documents</h1>
+          <button type="button" className="primary" onClick={() => setCreating(!creating)} aria-expanded={creating}>
+            New document
+          </button>
+        </div>
+        {creating && (
+          <form className="create-form" onSubmit={create}>
+            <label className="field">
+              <span>Title</span>
+              <input value={title} autoFocus maxLength={120} onChange={(e) => setTitle(e.target.value)} placeholder="e.g. Team notes" />
+            </label>
+            <button type="submit" className="primary" disabled={!title.trim() || busy}>
+              Create
+            </button>
+          </form>
+        )}
+        {error && (
+          <p className="error" role="alert">
+            {error}
+          </p>
+        )}
+        {documents === null ? (
+          !error && <p className="muted">Loading…</p>
+        ) : documents.length === 0 ? (
+          <p className="muted empty">No documents yet. Create the first one.</p>
+        ) : (
+          <ul className="doc-list">
+            {documents.map((doc) => (
+              <li key={doc.name}>
+                <a
+                  href={documentPath(doc.name)}
+                  onClick={(event) => {
+                    event.preventDefault();
+                    navigate(documentPath(doc.name));
+                  }}
+                >
+                  <span className="doc-name">{doc.title}</span>
+                  <span className="muted">
+                    {doc.updatedAt > 0 ? `edited ${formatAgo(doc.updatedAt)}` : 'not edited yet'}
+                    {doc.online > 0 && <span className="online"> · {doc.online} here now</span>}
+                  </span>
+                </a>
+              </li>
+            ))}
+          </ul>
+        )}
+      </main>
+    </div>
+  );
+}

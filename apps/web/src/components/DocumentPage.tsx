@@ -1,0 +1,94 @@
+import { useEffect, useState, type FormEvent } from 'react';
+import { useRoom, useRoomSnapshot } from '@tandem/client/react';
+import { colorForName, LIMITS } from '@tandem/protocol';
+import { getDocument } from '../api.js';
+import { navigate } from '../router.js';
+import { ActivityPanel } from './ActivityPanel.js';
+import { ChatPanel } from './ChatPanel.js';
+import { ConnectionStatus } from './ConnectionStatus.js';
+import { Editor } from './Editor.js';
+import { People } from './People.js';
+
+function RenameButton({ name, onRename }: { name: string; onRename: (name: string) => void }) {
+  const [editing, setEditing] = useState(false);
+  const [draft, setDraft] = useState(name);
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    const next = draft.trim();
+    if (next) onRename(next);
+    setEditing(false);
+  };
+  if (!editing) {
+    return (
+      <button type="button" className="ghost" onClick={() => (setDraft(name), setEditing(true))} title="Change your name">
+        {name} ✎
+      </button>
+    );
+  }
+  return (
+    <form className="rename" onSubmit={submit}>
+      <input aria-label="New name" value={draft} maxLength={LIMITS.nameLength} autoFocus onChange={(e) => setDraft(e.target.value)} />
+      <button type="submit">Save</button>
+    </form>
+  );
+}
+
+export function DocumentPage({ room, name, onRename }: { room: string; name: string; onRename: (name: string) => void }) {
+  const handle = useRoom(location.origin, room, { name });
+  const snapshot = useRoomSnapshot(handle);
+  const [title, setTitle] = useState(room);
+  const [copied, setCopied] = useState(false);
+
+  useEffect(() => {
+    let current = true;
+    getDocument(room).then(
+      (doc) => current && setTitle(doc.title),
+      () => {}, // keep the room name as the title
+    );
+    return () => {
+      current = false;
+    };
+  }, [room]);
+
+  useEffect(() => {
+    document.title = `${title} · Tandem`;
+  }, [title]);
+
+  const copyLink = () => {
+    void navigator.clipboard?.writeText(location.href).then(() => {
+      setCopied(true);
+      setTimeout(() => setCopied(false), 1500);
+    });
+  };
+
+  return (
+    <div className="doc-page">
+      <header className="topbar">
+        <a
+          href="/"
+          className="back"
+          onClick={(event) => {
+            event.preventDefault();
+            navigate('/');
+          }}
+        >
+          ← Documents
+        </a>
+        <h1 className="doc-title">{title}</h1>
+        <div className="topbar-right">
+          <People members={snapshot.members} me={snapshot.me} />
+          <button type="button" className="ghost" onClick={copyLink}>
+            {copied ? 'Link copied' : 'Copy link'}
+          </button>
+          <RenameButton name={name} onRename={onRename} />
+          <ConnectionStatus status={snapshot.status} />
+        </div>
+      </header>
+      <main className="doc-main">{handle && <Editor handle={handle} me={snapshot.me} name={name} color={snapshot.me?.color ?? colorForName(name)} />}</main>
+      <aside className="sidebar">
+        {handle && <ChatPanel handle={handle} me={snapshot.me} chat={snapshot.chat} pending={snapshot.pendingChat} typing={snapshot.typing} />}
+        <ActivityPanel activity={snapshot.activity} />
+      </aside>
+    </div>
+  );
+}
