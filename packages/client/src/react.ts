@@ -31,6 +31,7 @@ const idle: RoomSnapshot = {
   status: { state: 'connecting', attempt: 0 },
   synced: false,
   me: null,
+  rights: 'write',
   members: [],
   chat: [],
   pendingChat: [],

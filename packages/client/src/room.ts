@@ -6,11 +6,13 @@ import {
   FATAL_CLOSE_CODES,
   parseServerMessage,
   SUBPROTOCOL,
+  TOKEN_PROTOCOL_PREFIX,
   type ActivityEntry,
   type ChatMessage,
   type ClientMessage,
   type JsonValue,
   type Member,
+  type Rights,
   type ServerMessage,
   type ServerMessageOf,
 } from '@tandem/protocol';
@@ -35,6 +37,11 @@ export interface ConnectOptions {
   backoff?: Partial<BackoffOptions>;
   /** How many chat messages and activity entries the handle keeps in memory. */
   historyLimit?: number;
+  /**
+   * A token for servers that require one, or a function returning one (called for every
+   * connection attempt and when the server asks for a fresh token before the current expires).
+   */
+  token?: string | (() => string | Promise<string>);
 }
 
 export type Status =
@@ -54,6 +61,8 @@ export interface RoomSnapshot {
   status: Status;
   synced: boolean;
   me: Member | null;
+  /** What this member may do (known once joined; `write` until then). */
+  rights: Rights;
   members: readonly Member[];
   chat: readonly ChatMessage[];
   pendingChat: readonly PendingChat[];
@@ -103,6 +112,8 @@ export class RoomHandle extends ObservableV2<RoomEvents> {
   readonly #backoff: BackoffOptions;
   readonly #historyLimit: number;
   #name: string | undefined;
+  readonly #token: ConnectOptions['token'];
+  #rights: Rights = 'write';
   #ws: WebSocket | null = null;
   #status: Status = { state: 'connecting', attempt: 0 };
   #attempt = 0;
@@ -139,6 +150,7 @@ export class RoomHandle extends ObservableV2<RoomEvents> {
     this.doc = options.doc ?? new Y.Doc();
     this.awareness = new Awareness(this.doc);
     this.#name = options.name;
+    this.#token = options.token;
     this.#backoff = { ...DEFAULT_BACKOFF, ...options.backoff };
     this.#historyLimit = options.historyLimit ?? 5_000;
     this.doc.on('update', this.#onDocUpdate);
@@ -155,6 +167,9 @@ export class RoomHandle extends ObservableV2<RoomEvents> {
   }
   get me(): Member | null {
     return this.#me;
+  }
+  get rights(): Rights {
+    return this.#rights;
   }
   get members(): Member[] {
     return [...this.#members.values()];
@@ -177,6 +192,7 @@ export class RoomHandle extends ObservableV2<RoomEvents> {
       status: this.#status,
       synced: this.#synced,
       me: this.#me,
+      rights: this.#rights,
       members: this.members,
       chat: this.#chat,
       pendingChat: this.pendingChat,
@@ -276,20 +292,39 @@ export class RoomHandle extends ObservableV2<RoomEvents> {
 
   #open(): void {
     this.#setStatus({ state: 'connecting', attempt: this.#attempt });
-    let ws: WebSocket;
-    try {
-      ws = new this.#WebSocket(this.url, SUBPROTOCOL);
-    } catch (error) {
-      this.#setStatus({ state: 'closed', reason: `invalid URL ${this.url}: ${(error as Error).message}` });
-      return;
-    }
-    ws.binaryType = 'arraybuffer';
-    this.#ws = ws;
-    ws.onopen = () => this.#onOpen(ws);
-    ws.onmessage = (event: MessageEvent) => this.#onMessage(ws, event.data as ArrayBuffer | string);
-    ws.onclose = (event: CloseEvent) => this.#onClose(ws, event.code, event.reason);
-    // An error is always followed by a close event, which does the work.
-    ws.onerror = () => {};
+    void this.#protocols().then(
+      (protocols) => {
+        if (this.#closedByUser) return;
+        let ws: WebSocket;
+        try {
+          ws = new this.#WebSocket(this.url, protocols);
+        } catch (error) {
+          this.#setStatus({ state: 'closed', reason: `cannot connect to ${this.url}: ${(error as Error).message}` });
+          return;
+        }
+        ws.binaryType = 'arraybuffer';
+        this.#ws = ws;
+        ws.onopen = () => this.#onOpen(ws);
+        ws.onmessage = (event: MessageEvent) => this.#onMessage(ws, event.data as ArrayBuffer | string);
+        ws.onclose = (event: CloseEvent) => this.#onClose(ws, event.code, event.reason);
+        // An error is always followed by a close event, which does the work.
+        ws.onerror = () => {};
+      },
+      (error: unknown) => {
+        this.emit('error', [{ code: 'token_unavailable', message: `could not get a token: ${(error as Error).message}` }]);
+        this.#scheduleRetry(1006);
+      },
+    );
+  }
+
+  /** The subprotocol list: tandem.v1, and the token when there is one. */
+  async #protocols(): Promise<string[]> {
+    const token = await this.#currentToken();
+    return token ? [SUBPROTOCOL, TOKEN_PROTOCOL_PREFIX + token] : [SUBPROTOCOL];
+  }
+
+  async #currentToken(): Promise<string | undefined> {
+    return typeof this.#token === 'function' ? this.#token() : this.#token;
   }
 
   #onOpen(ws: WebSocket): void {
@@ -322,9 +357,13 @@ export class RoomHandle extends ObservableV2<RoomEvents> {
       this.#setStatus({ state: 'closed', reason: `server closed the connection (${code}${reason ? `: ${reason}` : ''})` });
       return;
     }
+    this.#scheduleRetry(code);
+  }
+
+  #scheduleRetry(closeCode: number): void {
     const delayMs = backoffDelay(this.#attempt, this.#backoff);
     this.#attempt++;
-    this.#setStatus({ state: 'reconnecting', attempt: this.#attempt, delayMs, retryAt: Date.now() + delayMs, closeCode: code });
+    this.#setStatus({ state: 'reconnecting', attempt: this.#attempt, delayMs, retryAt: Date.now() + delayMs, closeCode });
     this.#retryTimer = setTimeout(() => {
       this.#retryTimer = null;
       this.#open();
@@ -430,7 +469,11 @@ export class RoomHandle extends ObservableV2<RoomEvents> {
         this.#addActivity(message.activity);
         if (!message.complete) this.#sendJson({ type: 'resume', chatSeq: this.#chatMark, activitySeq: this.#activityMark });
         break;
+      case 'authenticated':
+        this.#rights = message.rights;
+        break;
       case 'error':
+        if (message.code === 'token_expiring') void this.#renewToken();
         this.emit('error', [message.ref === undefined ? { code: message.code, message: message.message } : message]);
         return;
     }
@@ -441,6 +484,7 @@ export class RoomHandle extends ObservableV2<RoomEvents> {
     const resuming = this.#everJoined;
     this.#joined = this.#everJoined = true;
     this.#me = message.you;
+    this.#rights = message.rights;
     this.#members = new Map(message.members.map((m) => [m.id, m]));
     if (!resuming) {
       this.#chatMark = message.chatSeq;
@@ -456,6 +500,17 @@ export class RoomHandle extends ObservableV2<RoomEvents> {
     this.#flushOutbox();
     if (this.#typingOn) this.#sendJson({ type: 'typing', on: true });
     this.emit('members', [this.members]);
+  }
+
+  /** Answers the server's "token expiring" with a fresh token, when the handle can get one. */
+  async #renewToken(): Promise<void> {
+    if (typeof this.#token !== 'function') return;
+    try {
+      const token = await this.#token();
+      this.#sendJson({ type: 'auth', token });
+    } catch (error) {
+      this.emit('error', [{ code: 'token_unavailable', message: `could not renew the token: ${(error as Error).message}` }]);
+    }
   }
 
   /** Sends queued chat (all unconfirmed, in order) and events; events leave the queue once sent. */

@@ -14,17 +14,20 @@ export const CloseCode = {
   unsupportedData: 1003,
   /** A binary frame could not be decoded as a Yjs message. */
   invalidPayload: 1007,
-  /** The client broke a rule the server enforces (a limit, an expired token). */
+  /** The client broke a rule the server enforces: a rate limit kept up, an expired token, a flood before its room loaded. */
   policyViolation: 1008,
-  /** A frame was larger than the server accepts. */
+  /** A frame was larger than the server accepts, or an update would make the document too large. */
   messageTooBig: 1009,
   /** The server could not serve the room (for example its stored state failed to load). */
   internalError: 1011,
 } as const;
 export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
 
-/** Close codes after which a client should not reconnect on its own. */
-export const FATAL_CLOSE_CODES: ReadonlySet<number> = new Set([CloseCode.unsupportedData, CloseCode.policyViolation]);
+/**
+ * Close codes after which a client should not reconnect on its own: retrying cannot help. (After
+ * 1008 — rate limit, expired token — a retry with backoff and a fresh token can.)
+ */
+export const FATAL_CLOSE_CODES: ReadonlySet<number> = new Set([CloseCode.unsupportedData]);
 
 /** Codes carried by an `error` control message, with what they mean. */
 export const ErrorCodes = {
@@ -33,5 +36,12 @@ export const ErrorCodes = {
   already_joined: 'This connection has joined already; use `rename` to change the name.',
   room_unavailable: 'The room could not be loaded; the connection is closed and may retry.',
   resume_failed: 'Missed chat or activity could not be read from storage; try `resume` again.',
+  read_only: 'This member may not edit the document; the update was not applied.',
+  forbidden: 'This member may not do that here (for example chat with read rights, or re-authenticate as someone else).',
+  too_large: 'The update would make the document larger than the server allows; it was not applied.',
+  rate_limited: 'The connection sends faster than allowed; the server reads from it more slowly now and closes it with 1008 if it keeps on.',
+  token_expiring: 'The token expires soon: send `auth` with a fresh one, or the connection is closed with 1008 when it expires.',
+  token_expired: 'The token expired without a fresh one; the connection is closed with 1008.',
+  unauthorized: 'The token sent with `auth` is not valid; the old one stays in force until it expires.',
 } as const;
 export type ErrorCode = keyof typeof ErrorCodes;

@@ -8,6 +8,8 @@ import type { ErrorCode } from './codes.js';
 
 /** The WebSocket subprotocol that turns on the control channel. */
 export const SUBPROTOCOL = 'tandem.v1';
+/** A subprotocol entry `tandem.auth.<token>` carries a token (browsers cannot set headers on a WebSocket). */
+export const TOKEN_PROTOCOL_PREFIX = 'tandem.auth.';
 
 /** How many chat messages and activity entries a `welcome` carries. */
 export const WELCOME_HISTORY = 50;
@@ -19,7 +21,12 @@ export const LIMITS = {
   chatLength: 4000,
   idLength: 64,
   eventNameLength: 64,
+  tokenLength: 8192,
 } as const;
+
+/** What a member may do in a room: see (read), also chat (comment), also edit (write). */
+export const Rights = z.enum(['read', 'comment', 'write']);
+export type Rights = z.infer<typeof Rights>;
 
 /** Any JSON value: what app-defined events may carry. */
 export type JsonValue = z.infer<ReturnType<typeof z.json>>;
@@ -48,6 +55,8 @@ export const EventSendMessage = z.strictObject({
   data: z.json().optional(),
 });
 export const ResumeMessage = z.strictObject({ type: z.literal('resume'), chatSeq: seq, activitySeq: seq });
+/** A fresh token for this connection, sent before the current one expires. */
+export const AuthMessage = z.strictObject({ type: z.literal('auth'), token: z.string().min(1).max(LIMITS.tokenLength) });
 
 export const ClientMessage = z.discriminatedUnion('type', [
   JoinMessage,
@@ -56,6 +65,7 @@ export const ClientMessage = z.discriminatedUnion('type', [
   TypingMessage,
   EventSendMessage,
   ResumeMessage,
+  AuthMessage,
 ]);
 export type ClientMessage = z.infer<typeof ClientMessage>;
 
@@ -93,6 +103,8 @@ export const WelcomeMessage = z.object({
   /** The newest sequence numbers in the room's logs (0 while a log is empty). */
   chatSeq: seq,
   activitySeq: seq,
+  /** What this member may do here. */
+  rights: Rights,
 });
 /** A change to the member list: `changed` are new or renamed members, `left` the ids of those who left. */
 export const MembersMessage = z.object({ type: z.literal('members'), changed: z.array(Member), left: z.array(z.string()) });
@@ -112,6 +124,12 @@ export const ResumedMessage = z.object({
   /** False when a log had more than RESUME_PAGE missed entries: send `resume` again for the rest. */
   complete: z.boolean(),
 });
+export const AuthenticatedMessage = z.object({
+  type: z.literal('authenticated'),
+  rights: Rights,
+  /** When the new token expires (milliseconds since the epoch). */
+  expiresAt: z.number().nullable(),
+});
 export const ErrorMessage = z.object({
   type: z.literal('error'),
   code: z.string(),
@@ -128,6 +146,7 @@ export const ServerMessage = z.discriminatedUnion('type', [
   TypingBroadcastMessage,
   EventBroadcastMessage,
   ResumedMessage,
+  AuthenticatedMessage,
   ErrorMessage,
 ]);
 export type ServerMessage = z.infer<typeof ServerMessage>;

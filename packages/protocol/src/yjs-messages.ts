@@ -7,7 +7,7 @@ import * as decoding from 'lib0/decoding';
 import * as encoding from 'lib0/encoding';
 import * as awarenessProtocol from 'y-protocols/awareness';
 import * as syncProtocol from 'y-protocols/sync';
-import type * as Y from 'yjs';
+import * as Y from 'yjs';
 
 export const YMessageType = { sync: 0, awareness: 1, auth: 2, queryAwareness: 3 } as const;
 
@@ -45,23 +45,64 @@ export interface YMessageTarget {
   awareness: awarenessProtocol.Awareness;
   /** Passed as the transaction origin, so update listeners can tell who made a change. */
   origin: unknown;
+  /**
+   * Called with each document update (sync step 2 or update) before it is applied; returning a
+   * reason refuses it and nothing is applied. Without it every update is applied.
+   */
+  admitUpdate?: (update: Uint8Array) => string | null;
 }
 
 export type YMessageResult =
-  | { kind: 'sync'; step: 'step1' | 'step2' | 'update'; reply: Uint8Array | null }
+  | { kind: 'sync'; step: 'step1' | 'step2' | 'update'; reply: Uint8Array | null; refused?: string }
   | { kind: 'awareness' }
   | { kind: 'queryAwareness' }
   | { kind: 'auth' };
 
-const SYNC_STEPS: Record<number, 'step1' | 'step2' | 'update'> = {
-  [syncProtocol.messageYjsSyncStep1]: 'step1',
-  [syncProtocol.messageYjsSyncStep2]: 'step2',
-  [syncProtocol.messageYjsUpdate]: 'update',
-};
+function applySyncMessage(decoder: decoding.Decoder, target: YMessageTarget): YMessageResult {
+  let syncType: number;
+  let payload: Uint8Array;
+  try {
+    syncType = decoding.readVarUint(decoder);
+    payload = decoding.readVarUint8Array(decoder);
+  } catch (err) {
+    throw new MalformedMessageError(`invalid sync message: ${(err as Error).message}`);
+  }
+  if (syncType === syncProtocol.messageYjsSyncStep1) {
+    try {
+      Y.decodeStateVector(payload);
+    } catch (err) {
+      throw new MalformedMessageError(`invalid state vector: ${(err as Error).message}`);
+    }
+    const encoder = encoding.createEncoder();
+    encoding.writeVarUint(encoder, YMessageType.sync);
+    syncProtocol.writeSyncStep2(encoder, target.doc, payload);
+    return { kind: 'sync', step: 'step1', reply: encoding.toUint8Array(encoder) };
+  }
+  const step = syncType === syncProtocol.messageYjsSyncStep2 ? 'step2' : syncType === syncProtocol.messageYjsUpdate ? 'update' : null;
+  if (!step) throw new MalformedMessageError(`unknown sync message type ${syncType}`);
+  const refused = target.admitUpdate?.(payload) ?? null;
+  if (refused) return { kind: 'sync', step, reply: null, refused };
+  try {
+    Y.applyUpdate(target.doc, payload, target.origin);
+  } catch (err) {
+    throw new MalformedMessageError(`invalid update: ${(err as Error).message}`);
+  }
+  return { kind: 'sync', step, reply: null };
+}
 
-const rethrow = (error: Error): never => {
-  throw error;
-};
+/**
+ * Throws MalformedMessageError unless `update` decodes completely as a Yjs update. Decoding before
+ * applying keeps a malformed update from being half applied (Yjs integrates the structs of an
+ * update before it reads its delete set). Returns whether the update changes anything.
+ */
+export function checkUpdate(update: Uint8Array): { empty: boolean } {
+  try {
+    const { structs, ds } = Y.decodeUpdate(update);
+    return { empty: structs.length === 0 && ds.clients.size === 0 };
+  } catch (err) {
+    throw new MalformedMessageError(`invalid update: ${(err as Error).message}`);
+  }
+}
 
 /** Thrown for a frame that is not a well-formed Yjs message; nothing was applied from it. */
 export class MalformedMessageError extends Error {
@@ -81,20 +122,8 @@ export function applyYMessage(frame: Uint8Array, target: YMessageTarget): YMessa
     throw new MalformedMessageError('empty or truncated message type');
   }
   switch (type) {
-    case YMessageType.sync: {
-      const encoder = encoding.createEncoder();
-      encoding.writeVarUint(encoder, YMessageType.sync);
-      let syncType: number;
-      try {
-        // Without an error handler y-protocols logs a failed update to the console and carries on.
-        syncType = syncProtocol.readSyncMessage(decoder, encoder, target.doc, target.origin, rethrow);
-      } catch (err) {
-        throw new MalformedMessageError(`invalid sync message: ${(err as Error).message}`);
-      }
-      const step = SYNC_STEPS[syncType];
-      if (!step) throw new MalformedMessageError(`unknown sync message type ${syncType}`);
-      return { kind: 'sync', step, reply: encoding.length(encoder) > 1 ? encoding.toUint8Array(encoder) : null };
-    }
+    case YMessageType.sync:
+      return applySyncMessage(decoder, target);
     case YMessageType.awareness: {
       let update: Uint8Array;
       try {

@@ -7,7 +7,8 @@ const defaultStaticDir = fileURLToPath(new URL('../../../apps/web/dist', import.
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
 /** Every setting, its type, bounds and default. The README's configuration table mirrors it. */
-const ConfigSchema = z.strictObject({
+const ConfigSchema = z
+  .strictObject({
   port: int(0, 65535).default(8000),
   host: z.string().min(1).optional(),
   dataDir: z.string().min(1).default('./data'),
@@ -20,6 +21,35 @@ const ConfigSchema = z.strictObject({
   compressionThreshold: int(0, 256 * 1024 * 1024).default(1024),
   shutdownGraceMs: int(0, 60_000).default(2_000),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+
+  tlsCert: z.string().min(1).optional(),
+  tlsKey: z.string().min(1).optional(),
+
+  auth: z.enum(['guest', 'jwt']).default('guest'),
+  jwtSecret: z.string().min(32, 'must be at least 32 characters (256 bits) for HS256').optional(),
+  jwtPublicKeyFile: z.string().min(1).optional(),
+  jwtJwksUrl: z.url().optional(),
+  jwtIssuer: z.string().min(1).optional(),
+  jwtAudience: z.string().min(1).optional(),
+
+  /** Comma-separated origins allowed to open WebSockets besides the server's own; `*` allows any. */
+  allowedOrigins: z.string().default('http://localhost:5173,http://127.0.0.1:5173'),
+  maxConnectionsPerIp: int(1, 1_000_000).default(256),
+  handshakesPerSecondPerIp: int(1, 1_000_000).default(50),
+  maxConnectionsPerRoom: int(1, 1_000_000).default(2_000),
+  messagesPerSecond: int(1, 1_000_000).default(200),
+  bytesPerSecond: int(1024, 1024 * 1024 * 1024).default(4 * 1024 * 1024),
+  rateLimitCloseAfterMs: int(100, 600_000).default(5_000),
+  maxDocumentBytes: int(1024, 1024 * 1024 * 1024).default(32 * 1024 * 1024),
+  maxPendingBytes: int(1024, 1024 * 1024 * 1024).default(8 * 1024 * 1024),
+}).superRefine((config, ctx) => {
+  if ((config.tlsCert === undefined) !== (config.tlsKey === undefined)) {
+    ctx.addIssue({ code: 'custom', path: ['tlsKey'], message: 'TLS needs both --tls-cert and --tls-key' });
+  }
+  const keys = [config.jwtSecret, config.jwtPublicKeyFile, config.jwtJwksUrl].filter(Boolean).length;
+  if (config.auth === 'jwt' && keys !== 1) {
+    ctx.addIssue({ code: 'custom', path: ['auth'], message: 'jwt mode needs exactly one of JWT_SECRET, JWT_PUBLIC_KEY_FILE, JWT_JWKS_URL' });
+  }
 });
 
 export type Config = Readonly<z.infer<typeof ConfigSchema>>;
@@ -39,6 +69,23 @@ const SOURCES = {
   compressionThreshold: ['compression-threshold', 'COMPRESSION_THRESHOLD'],
   shutdownGraceMs: ['shutdown-grace', 'SHUTDOWN_GRACE_MS'],
   logLevel: ['log-level', 'LOG_LEVEL'],
+  tlsCert: ['tls-cert', 'TLS_CERT'],
+  tlsKey: ['tls-key', 'TLS_KEY'],
+  auth: ['auth', 'AUTH_MODE'],
+  jwtSecret: ['jwt-secret', 'JWT_SECRET'],
+  jwtPublicKeyFile: ['jwt-public-key', 'JWT_PUBLIC_KEY_FILE'],
+  jwtJwksUrl: ['jwt-jwks-url', 'JWT_JWKS_URL'],
+  jwtIssuer: ['jwt-issuer', 'JWT_ISSUER'],
+  jwtAudience: ['jwt-audience', 'JWT_AUDIENCE'],
+  allowedOrigins: ['allowed-origins', 'ALLOWED_ORIGINS'],
+  maxConnectionsPerIp: ['max-connections-per-ip', 'MAX_CONNECTIONS_PER_IP'],
+  handshakesPerSecondPerIp: ['handshakes-per-second', 'HANDSHAKES_PER_SECOND_PER_IP'],
+  maxConnectionsPerRoom: ['max-connections-per-room', 'MAX_CONNECTIONS_PER_ROOM'],
+  messagesPerSecond: ['messages-per-second', 'MESSAGES_PER_SECOND'],
+  bytesPerSecond: ['bytes-per-second', 'BYTES_PER_SECOND'],
+  rateLimitCloseAfterMs: ['rate-limit-close-after', 'RATE_LIMIT_CLOSE_AFTER_MS'],
+  maxDocumentBytes: ['max-document-bytes', 'MAX_DOCUMENT_BYTES'],
+  maxPendingBytes: ['max-pending-bytes', 'MAX_PENDING_BYTES'],
 } as const satisfies Record<keyof Config, readonly [string, string]>;
 
 export class ConfigError extends Error {

@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import { guestAuthenticator, jwtAuthenticator } from './auth/authenticator.js';
 import type { Bus } from './cluster/bus.js';
 import { InProcessBus } from './cluster/bus.js';
 import type { Config } from './config.js';
@@ -37,7 +39,20 @@ export async function startTandem(config: Config, options: StartOptions = {}): P
     intervalMs: config.flushIntervalMs,
     onError: (error) => log.error({ err: error }, 'storage write failed; retrying'),
   });
+  const authenticator =
+    config.auth === 'jwt'
+      ? await jwtAuthenticator({
+          secret: config.jwtSecret,
+          publicKeyFile: config.jwtPublicKeyFile,
+          jwksUrl: config.jwtJwksUrl,
+          issuer: config.jwtIssuer,
+          audience: config.jwtAudience,
+        })
+      : guestAuthenticator;
   const registry = new RoomRegistry({
+    authenticator,
+    maxDocumentBytes: config.maxDocumentBytes,
+    maxPendingBytes: config.maxPendingBytes,
     storage,
     persistence,
     bus,
@@ -45,16 +60,12 @@ export async function startTandem(config: Config, options: StartOptions = {}): P
     compactAfterUpdates: config.compactAfterUpdates,
     idleMs: config.roomIdleMs,
   });
-  const gateway = new Gateway({
-    registry,
-    log,
-    maxPayloadBytes: config.maxPayloadBytes,
-    pingIntervalMs: config.pingIntervalMs,
-    compressionThreshold: config.compressionThreshold,
-  });
+  const tls = config.tlsCert && config.tlsKey ? { cert: readFileSync(config.tlsCert), key: readFileSync(config.tlsKey) } : null;
+  const gateway = new Gateway({ registry, log, authenticator, config, secure: tls !== null });
   const app = await createHttpApp({
     log,
     staticDir: config.staticDir,
+    tls,
     storage,
     registry,
     stats: () => ({ rooms: registry.size, connections: gateway.connections }),
@@ -62,7 +73,7 @@ export async function startTandem(config: Config, options: StartOptions = {}): P
   app.server.on('upgrade', gateway.handleUpgrade);
   await app.listen({ port: config.port, host: config.host ?? '::' });
   const { port } = app.server.address() as AddressInfo;
-  const url = `http://${config.host && config.host !== '::' && config.host !== '0.0.0.0' ? config.host : 'localhost'}:${port}`;
+  const url = `${tls ? 'https' : 'http'}://${config.host && config.host !== '::' && config.host !== '0.0.0.0' ? config.host : 'localhost'}:${port}`;
   log.info({ port, url }, `Tandem listening on ${url}`);
 
   let closing: Promise<void> | null = null;

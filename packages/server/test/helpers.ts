@@ -86,9 +86,10 @@ export function next<T>(emitter: { once(event: string, fn: (value: T) => void): 
   return new Promise((resolve) => emitter.once(event, resolve));
 }
 
-/** A raw `ws` socket to a room: for speaking the protocol by hand. */
+/** A raw `ws` socket to a room (`room` may end in a `?query`): for speaking the protocol by hand. */
 export async function rawSocket(wsUrl: string, room: string, protocols?: string | string[], options?: WebSocket.ClientOptions): Promise<WebSocket> {
-  const ws = new WebSocket(`${wsUrl}/ws/${encodeURIComponent(room)}`, protocols, options);
+  const [name = '', query] = room.split('?');
+  const ws = new WebSocket(`${wsUrl}/ws/${encodeURIComponent(name)}${query === undefined ? '' : `?${query}`}`, protocols, options);
   ws.on('error', () => {});
   onCleanup(() => ws.terminate());
   await new Promise<void>((resolve, reject) => {
@@ -104,6 +105,25 @@ export function refusedSocket(url: string, protocols?: string | string[]): WebSo
   ws.on('error', () => {});
   onCleanup(() => ws.terminate());
   return ws;
+}
+
+/** Opens a WebSocket expected to be refused at the handshake; resolves with the HTTP answer. */
+export function refusal(
+  url: string,
+  protocols?: string | string[],
+  options?: WebSocket.ClientOptions,
+): Promise<{ status: number; body: { error?: string }; headers: Record<string, string | string[] | undefined> }> {
+  const ws = new WebSocket(url, protocols, options);
+  ws.on('error', () => {});
+  onCleanup(() => ws.terminate());
+  return new Promise((resolve, reject) => {
+    ws.once('open', () => reject(new Error(`expected ${url} to be refused, but it opened`)));
+    ws.on('unexpected-response', (_req, res) => {
+      let body = '';
+      res.on('data', (chunk) => (body += chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(body || '{}'), headers: res.headers }));
+    });
+  });
 }
 
 /** Collects the JSON control messages a raw socket receives. */

@@ -6,7 +6,7 @@ import * as Y from 'yjs';
 import { SqliteStorage, type LoadOptions, type RoomWrites, type StoredRoom } from '../src/index.js';
 import { connect } from '@tandem/client';
 import WebSocket from 'ws';
-import { client, startServer, tempDir, until } from './helpers.js';
+import { client, closeEvent, onCleanup, rawSocket, startServer, tempDir, until } from './helpers.js';
 
 /** Real SQLite storage whose loads and writes can be held at a gate, to stage races. */
 class GatedStorage extends SqliteStorage {
@@ -115,10 +115,24 @@ describe('room lifecycle', () => {
     expect(storage.loads - loadsBefore).toBe(2);
   });
 
+  it('closes a connection that sends too much before its room has loaded, with 1008', async () => {
+    const storage = new GatedStorage(tempDir());
+    const server = await startServer({ maxPendingBytes: 4096 }, { storage });
+    const held = gate();
+    storage.loadGate = held.promise;
+    onCleanup(held.open);
+    const ws = await rawSocket(server.wsUrl, 'held');
+    const closed = closeEvent(ws);
+    for (let i = 0; i < 10; i++) ws.send(new Uint8Array(1000));
+    expect(await closed).toEqual({ code: CloseCode.policyViolation, reason: 'too much sent before the room was ready' });
+    expect(server.registry.get('held')?.state).toBe('loading');
+  });
+
   it('returns memory after 500 clients come and go across 50 rooms', async () => {
     setFlagsFromString('--expose-gc');
     const gc = runInNewContext('gc') as () => void;
-    const server = await startServer({ roomIdleMs: 0 });
+    // Every client comes from 127.0.0.1: lift the per-address limits for this test.
+    const server = await startServer({ roomIdleMs: 0, maxConnectionsPerIp: 10_000, handshakesPerSecondPerIp: 10_000 });
     const wave = async (rooms: number, perRoom: number): Promise<void> => {
       const handles = await Promise.all(
         Array.from({ length: rooms * perRoom }, async (_, i) => {

@@ -13,13 +13,14 @@ function typingText(typing: readonly Member[]): string {
 
 interface ChatPanelProps {
   handle: RoomHandle;
+  canWrite: boolean;
   me: Member | null;
   chat: readonly ChatMessage[];
   pending: readonly PendingChat[];
   typing: readonly Member[];
 }
 
-export function ChatPanel({ handle, me, chat, pending, typing }: ChatPanelProps) {
+export function ChatPanel({ handle, canWrite, me, chat, pending, typing }: ChatPanelProps) {
   const [open, setOpen] = useState(() => !matchMedia('(max-width: 800px)').matches);
   const [draft, setDraft] = useState('');
   const newestSeq = chat.at(-1)?.seq ?? 0;
@@ -88,7 +89,8 @@ export function ChatPanel({ handle, me, chat, pending, typing }: ChatPanelProps)
         <p className="typing" aria-live="polite">
           {typingText(typing)}
         </p>
-        <form className="composer" onSubmit={send}>
+        {!canWrite && <p className="muted read-only-note">You can read this chat but not write in it.</p>}
+        <form className="composer" onSubmit={send} hidden={!canWrite}>
           <input
             aria-label="Message"
             placeholder="Write a message"

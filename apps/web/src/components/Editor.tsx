@@ -7,7 +7,7 @@ import StarterKit from '@tiptap/starter-kit';
 import { Toolbar } from './Toolbar.js';
 
 /** Rich text bound to the room's Y.Doc; remote carets come from the room's awareness. */
-export function Editor({ handle, me, name, color }: { handle: RoomHandle; me: Member | null; name: string; color: string }) {
+export function Editor({ handle, me, name, color, editable }: { handle: RoomHandle; me: Member | null; name: string; color: string; editable: boolean }) {
   const editor = useEditor(
     {
       extensions: [
@@ -29,9 +29,13 @@ export function Editor({ handle, me, name, color }: { handle: RoomHandle; me: Me
     if (editor && !editor.isDestroyed) editor.commands.updateUser({ name, color, id: me?.id });
   }, [editor, name, color, me?.id]);
 
+  useEffect(() => {
+    if (editor && !editor.isDestroyed) editor.setEditable(editable);
+  }, [editor, editable]);
+
   return (
     <div className="editor">
-      <Toolbar editor={editor} />
+      {editable ? <Toolbar editor={editor} /> : <p className="read-only-note">You can read this document but not edit it.</p>}
       <EditorContent editor={editor} className="editor-content" />
     </div>
   );

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import fastifyHelmet from '@fastify/helmet';
 import fastifyStatic from '@fastify/static';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
@@ -10,20 +11,46 @@ import { registerDocumentRoutes } from './documents.js';
 export interface HttpAppOptions {
   log: Logger;
   staticDir: string;
+  /** Serve https (and so wss) with this certificate and key. */
+  tls: { cert: Buffer; key: Buffer } | null;
   storage: Storage;
   registry: RoomRegistry;
   stats: () => Record<string, number>;
 }
 
 /** HTTP routes and the built web app, on the same server that takes WebSocket upgrades. */
-export async function createHttpApp({ log, staticDir, storage, registry, stats }: HttpAppOptions): Promise<FastifyInstance> {
+export async function createHttpApp({ log, staticDir, tls, storage, registry, stats }: HttpAppOptions): Promise<FastifyInstance> {
   const app = Fastify({
+    ...(tls ? { https: tls } : {}),
     loggerInstance: log as FastifyBaseLogger,
     // One log line per request is noise next to the WebSocket traffic this server exists for.
     logController: new LogController({ disableRequestLogging: true }),
     forceCloseConnections: true,
     // Refuse wrong types and unknown keys instead of silently converting or dropping them.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false } },
+  });
+
+  await app.register(fastifyHelmet, {
+    contentSecurityPolicy: {
+      useDefaults: false,
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        // The editor positions remote carets and selections with style attributes.
+        styleSrc: ["'self'"],
+        styleSrcAttr: ["'unsafe-inline'"],
+        imgSrc: ["'self'", 'data:'],
+        connectSrc: ["'self'"],
+        fontSrc: ["'self'"],
+        objectSrc: ["'none'"],
+        baseUri: ["'self'"],
+        formAction: ["'self'"],
+        frameAncestors: ["'none'"],
+      },
+    },
+    // Plain-http deployments (a LAN, localhost) must keep working: no forced upgrade or HSTS there.
+    strictTransportSecurity: tls !== null,
+    crossOriginEmbedderPolicy: false,
   });
 
   app.get('/healthz', async () => ({ status: 'ok', ...stats() }));

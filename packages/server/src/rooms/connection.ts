@@ -1,6 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import type { Member, ServerMessage } from '@tandem/protocol';
+import { CloseCode, errorMessage, type Member, type Rights, type ServerMessage } from '@tandem/protocol';
+import type { Identity } from '../auth/authenticator.js';
 import type { PeerSocket } from '../transport/socket.js';
+
+/** How long before a token expires the client is asked for a fresh one. */
+const EXPIRY_WARNING_MS = 60_000;
+/** setTimeout fires at once for delays past 2^31 - 1 ms (about 24.8 days). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** One client connection inside a room. */
 export class Connection {
@@ -8,17 +14,24 @@ export class Connection {
   readonly socket: PeerSocket;
   /** True when the client negotiated the control channel (tandem.v1). */
   readonly control: boolean;
+  identity: Identity;
+  rights: Rights;
   member: Member | null = null;
   typing = false;
   /** Awareness client ids this connection has announced, removed when it leaves. */
   readonly awarenessClients = new Set<number>();
-  /** Frames that arrived while the room was still loading, in order. */
+  /** Frames that arrived while the room was still loading, in order, and their size. */
   pending: Array<{ data: Uint8Array; isBinary: boolean }> | null = [];
+  pendingBytes = 0;
   closed = false;
+  #expiryTimers: NodeJS.Timeout[] = [];
 
-  constructor(socket: PeerSocket) {
+  constructor(socket: PeerSocket, identity: Identity, rights: Rights) {
     this.socket = socket;
     this.control = socket.protocol !== '';
+    this.identity = identity;
+    this.rights = rights;
+    this.#armExpiry();
   }
 
   send(data: Uint8Array | string): void {
@@ -26,12 +39,46 @@ export class Connection {
   }
 
   sendJson(message: ServerMessage): void {
-    this.send(JSON.stringify(message));
+    if (this.control) this.send(JSON.stringify(message));
   }
 
   close(code: number, reason: string): void {
     if (this.closed) return;
     this.closed = true;
+    this.dispose();
     this.socket.close(code, reason);
+  }
+
+  /** Takes a fresh identity (re-authentication) and restarts the expiry clock. */
+  renew(identity: Identity, rights: Rights): void {
+    this.identity = identity;
+    this.rights = rights;
+    this.#armExpiry();
+  }
+
+  dispose(): void {
+    for (const timer of this.#expiryTimers) clearTimeout(timer);
+    this.#expiryTimers = [];
+  }
+
+  /** Warns a minute before the token expires, and closes with 1008 when it does. */
+  #armExpiry(): void {
+    this.dispose();
+    const expiresAt = this.identity.expiresAt;
+    if (expiresAt === null) return;
+    const left = expiresAt - Date.now();
+    if (left - EXPIRY_WARNING_MS > MAX_TIMER_MS) {
+      this.#expiryTimers = [setTimeout(() => this.#armExpiry(), MAX_TIMER_MS)];
+      return;
+    }
+    this.#expiryTimers = [
+      setTimeout(() => {
+        this.sendJson(errorMessage('token_expiring', `The token expires at ${new Date(expiresAt).toISOString()}; send "auth" with a fresh one.`));
+      }, Math.max(0, left - EXPIRY_WARNING_MS)),
+      setTimeout(() => {
+        this.sendJson(errorMessage('token_expired', 'The token expired; reconnect with a fresh one.'));
+        this.close(CloseCode.policyViolation, 'token expired');
+      }, Math.max(0, left)),
+    ];
   }
 }

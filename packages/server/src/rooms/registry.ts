@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { Authenticator } from '../auth/authenticator.js';
 import type { Bus } from '../cluster/bus.js';
 import type { Storage } from '../storage/storage.js';
 import type { WriteBehind } from '../storage/write-behind.js';
@@ -6,6 +7,9 @@ import type { Connection } from './connection.js';
 import { Room } from './room.js';
 
 export interface RegistryOptions {
+  authenticator: Authenticator;
+  maxDocumentBytes: number;
+  maxPendingBytes: number;
   storage: Storage;
   persistence: WriteBehind;
   bus: Bus;

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import {
   applyYMessage,
+  checkUpdate,
   CloseCode,
   colorForName,
   encodeAwarenessMessage,
@@ -12,6 +13,7 @@ import {
   parseClientMessage,
   RESUME_PAGE,
   WELCOME_HISTORY,
+  YMessageType,
   type ActivityEntry,
   type ChatMessage,
   type ClientMessage,
@@ -20,6 +22,10 @@ import {
 } from '@tandem/protocol';
 import { Awareness, applyAwarenessUpdate, removeAwarenessStates, encodeAwarenessUpdate } from 'y-protocols/awareness';
 import * as Y from 'yjs';
+import { writePermissionDenied } from 'y-protocols/auth';
+import * as encoding from 'lib0/encoding';
+import { AuthError, type Authenticator } from '../auth/authenticator.js';
+import { canChat, canEdit, rightFor } from '../auth/rights.js';
 import type { Bus, BusChannel, BusMessage } from '../cluster/bus.js';
 import type { Storage } from '../storage/storage.js';
 import type { WriteBehind } from '../storage/write-behind.js';
@@ -29,7 +35,7 @@ import { Connection } from './connection.js';
 const TAIL = 200;
 /** Chat ids remembered per room to drop re-sent messages. */
 const DEDUPE_WINDOW = 10_000;
-/** Frames a connection may send before its room has loaded. */
+/** Frames a connection may send before its room has loaded (their bytes are bounded by config too). */
 const MAX_PENDING_FRAMES = 1_000;
 
 const LOAD_ORIGIN = Symbol('load');
@@ -40,8 +46,11 @@ export interface RoomContext {
   persistence: WriteBehind;
   bus: Bus;
   log: Logger;
+  authenticator: Authenticator;
   compactAfterUpdates: number;
   idleMs: number;
+  maxDocumentBytes: number;
+  maxPendingBytes: number;
   /** True while the server shuts down: departures then are not recorded as "left". */
   isShuttingDown(): boolean;
   /** Called once the room has left memory (unloaded, or failed to load). */
@@ -76,6 +85,8 @@ export class Room {
   #activitySeq = 0;
   readonly #chatIds = new Map<string, number>();
   #logLength = 0;
+  /** Size of the stored form of the document: exact after a snapshot, an upper bound between. */
+  #docBytes = 0;
   #idleTimer: NodeJS.Timeout | null = null;
 
   constructor(name: string, ctx: RoomContext) {
@@ -110,6 +121,7 @@ export class Room {
         for (const update of stored.updates) Y.applyUpdate(this.doc, update, LOAD_ORIGIN);
       }, LOAD_ORIGIN);
       this.#logLength = stored.logLength;
+      this.#docBytes = stored.updates.reduce((sum, update) => sum + update.byteLength, 0);
       this.#chat = stored.chat;
       this.#activity = stored.activity;
       this.#chatSeq = stored.chatSeq;
@@ -157,8 +169,9 @@ export class Room {
   receive(conn: Connection, data: Uint8Array, isBinary: boolean): void {
     if (conn.closed) return;
     if (conn.pending) {
-      if (conn.pending.length >= MAX_PENDING_FRAMES) {
-        conn.close(CloseCode.policyViolation, 'too many messages before the room was ready');
+      conn.pendingBytes += data.byteLength;
+      if (conn.pending.length >= MAX_PENDING_FRAMES || conn.pendingBytes > this.#ctx.maxPendingBytes) {
+        conn.close(CloseCode.policyViolation, 'too much sent before the room was ready');
         return;
       }
       conn.pending.push({ data, isBinary });
@@ -170,8 +183,14 @@ export class Room {
 
   #receiveBinary(conn: Connection, frame: Uint8Array): void {
     try {
-      const result = applyYMessage(frame, { doc: this.doc, awareness: this.awareness, origin: conn });
-      if (result.kind === 'sync' && result.reply) conn.send(result.reply);
+      const result = applyYMessage(frame, {
+        doc: this.doc,
+        awareness: this.awareness,
+        origin: conn,
+        admitUpdate: (update) => this.#admitUpdate(conn, update),
+      });
+      if (result.kind === 'sync' && result.refused) this.#refuseUpdate(conn, result.refused);
+      else if (result.kind === 'sync' && result.reply) conn.send(result.reply);
       else if (result.kind === 'queryAwareness') {
         conn.send(encodeAwarenessStates(this.awareness, [...this.awareness.getStates().keys()]));
       }
@@ -180,6 +199,33 @@ export class Room {
       this.#ctx.log.info({ room: this.name, conn: conn.id, reason: error.message }, 'malformed binary frame');
       conn.close(CloseCode.invalidPayload, error.message.slice(0, 120));
     }
+  }
+
+  /** Checks an update before it is applied: well-formed, allowed for this member, within the size limit. */
+  #admitUpdate(conn: Connection, update: Uint8Array): 'read_only' | 'too_large' | null {
+    const { empty } = checkUpdate(update);
+    if (empty) return null;
+    if (!canEdit(conn.rights)) return 'read_only';
+    if (this.#docBytes + update.byteLength > this.#ctx.maxDocumentBytes) return 'too_large';
+    return null;
+  }
+
+  #refuseUpdate(conn: Connection, reason: string): void {
+    const tooLarge = reason === 'too_large';
+    const text = tooLarge
+      ? `The document would grow past ${this.#ctx.maxDocumentBytes} bytes; the update was not applied.`
+      : 'You may not edit this document; the update was not applied.';
+    if (conn.control) {
+      conn.sendJson(errorMessage(tooLarge ? 'too_large' : 'read_only', text));
+    } else {
+      // Plain Yjs clients get the standard y-protocols "permission denied" message.
+      const encoder = encoding.createEncoder();
+      encoding.writeVarUint(encoder, YMessageType.auth);
+      writePermissionDenied(encoder, text);
+      conn.send(encoding.toUint8Array(encoder));
+    }
+    // Later updates from this client build on the refused one: have it resync from scratch.
+    if (tooLarge) conn.close(CloseCode.messageTooBig, 'document size limit reached');
   }
 
   #receiveText(conn: Connection, text: string): void {
@@ -217,6 +263,10 @@ export class Room {
         return;
       }
       case 'chat':
+        if (!canChat(conn.rights)) {
+          conn.sendJson(errorMessage('forbidden', 'Your rights here do not include chat.', message.id));
+          return;
+        }
         this.#chatMessage(conn, member, message.id, message.text);
         return;
       case 'typing':
@@ -234,7 +284,29 @@ export class Room {
       case 'resume':
         void this.#resume(conn, message.chatSeq, message.activitySeq);
         return;
+      case 'auth':
+        void this.#reauthenticate(conn, message.token);
+        return;
     }
+  }
+
+  /** A fresh token for a live connection: same user, rights recomputed, expiry moved. */
+  async #reauthenticate(conn: Connection, token: string): Promise<void> {
+    let identity;
+    try {
+      identity = await this.#ctx.authenticator.verify(token);
+    } catch (error) {
+      if (!(error instanceof AuthError)) throw error;
+      conn.sendJson(errorMessage('unauthorized', error.message));
+      return;
+    }
+    const rights = rightFor(identity.grants, this.name);
+    if (identity.userId !== conn.identity.userId || rights === null) {
+      conn.sendJson(errorMessage('forbidden', 'The new token is for another user or does not cover this room.'));
+      return;
+    }
+    conn.renew(identity, rights);
+    conn.sendJson({ type: 'authenticated', rights, expiresAt: identity.expiresAt });
   }
 
   #members(): Member[] {
@@ -248,7 +320,8 @@ export class Room {
       conn.sendJson(errorMessage('already_joined', 'This connection has joined already; send "rename" to change the name.'));
       return;
     }
-    const member: Member = { id: conn.id, name, color: colorForName(name) };
+    const displayName = conn.identity.name ?? name;
+    const member: Member = { id: conn.id, name: displayName, color: colorForName(displayName) };
     conn.member = member;
     this.#recordActivity('join', member, conn);
     conn.sendJson({
@@ -259,6 +332,7 @@ export class Room {
       chat: this.#chat.slice(-WELCOME_HISTORY),
       chatSeq: this.#chatSeq,
       activitySeq: this.#activitySeq,
+      rights: conn.rights,
     });
     this.#broadcastJoined({ type: 'members', changed: [member], left: [] }, conn);
   }
@@ -343,6 +417,7 @@ export class Room {
     const message = encodeUpdateMessage(update);
     for (const conn of this.#connections) if (conn !== origin) conn.send(message);
     this.#ctx.persistence.appendUpdate(this.name, update);
+    this.#docBytes += update.byteLength;
     if (++this.#logLength >= this.#ctx.compactAfterUpdates) this.#compact();
     if (origin !== BUS_ORIGIN) this.#bus?.publish({ kind: 'update', payload: update });
   };
@@ -370,13 +445,18 @@ export class Room {
 
   #compact(): void {
     this.#logLength = 0;
-    this.#ctx.persistence.compact(this.name, () => Y.encodeStateAsUpdate(this.doc));
+    this.#ctx.persistence.compact(this.name, () => {
+      const snapshot = Y.encodeStateAsUpdate(this.doc);
+      this.#docBytes = snapshot.byteLength;
+      return snapshot;
+    });
   }
 
   /** A connection closed. */
   leave(conn: Connection): void {
     if (!this.#connections.delete(conn)) return;
     conn.closed = true;
+    conn.dispose();
     if (this.#state !== 'ready') return;
     if (conn.awarenessClients.size > 0) {
       removeAwarenessStates(this.awareness, [...conn.awarenessClients], null);

@@ -1,32 +1,63 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { CloseCode, SUBPROTOCOL } from '@tandem/protocol';
+import { CloseCode, SUBPROTOCOL, TOKEN_PROTOCOL_PREFIX, type Rights } from '@tandem/protocol';
 import type { Logger } from 'pino';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { AuthError, type Authenticator, type Identity } from '../auth/authenticator.js';
+import { rightFor } from '../auth/rights.js';
+import { offeredProtocols, tokenFromRequest } from '../auth/token.js';
+import type { Config } from '../config.js';
 import { Connection } from '../rooms/connection.js';
 import type { RoomRegistry } from '../rooms/registry.js';
 import { Heartbeat } from './heartbeat.js';
+import { IpLimits } from './ip-limits.js';
+import { Throttle } from './throttle.js';
 import { WsSocket } from './ws-socket.js';
+
+export type GatewayConfig = Pick<
+  Config,
+  | 'maxPayloadBytes'
+  | 'pingIntervalMs'
+  | 'compressionThreshold'
+  | 'allowedOrigins'
+  | 'maxConnectionsPerIp'
+  | 'handshakesPerSecondPerIp'
+  | 'maxConnectionsPerRoom'
+  | 'messagesPerSecond'
+  | 'bytesPerSecond'
+  | 'rateLimitCloseAfterMs'
+  | 'maxPendingBytes'
+>;
 
 export interface GatewayOptions {
   registry: RoomRegistry;
   log: Logger;
-  maxPayloadBytes: number;
-  pingIntervalMs: number;
-  /** Frames at least this large are sent with permessage-deflate (when the client offers it). */
-  compressionThreshold: number;
+  authenticator: Authenticator;
+  config: GatewayConfig;
+  /** Whether the server runs TLS, for telling its own origin. */
+  secure: boolean;
 }
 
 const ROOM_PATH = /^\/ws\/([^/?#]+)$/;
 const MAX_ROOM_NAME = 128;
+const STATUS_TEXT: Record<number, string> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  429: 'Too Many Requests',
+  500: 'Internal Server Error',
+  503: 'Service Unavailable',
+};
 
-/** Why an upgrade was refused: sent as an HTTP response before any WebSocket exists. */
-function refuse(socket: Duplex, status: number, reason: string): void {
+/** Refuses an upgrade with an HTTP status and a JSON reason, before any WebSocket exists. */
+function refuse(socket: Duplex, status: number, reason: string, headers: Record<string, string> = {}): void {
+  if (socket.destroyed) return;
   const body = JSON.stringify({ error: reason });
-  const statusText = { 400: 'Bad Request', 404: 'Not Found', 503: 'Service Unavailable' }[status] ?? 'Error';
+  const extra = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`).join('');
   socket.end(
-    `HTTP/1.1 ${status} ${statusText}\r\nConnection: close\r\nContent-Type: application/json\r\n` +
-      `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+    `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Error'}\r\nConnection: close\r\nContent-Type: application/json\r\n` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n${extra}\r\n${body}`,
   );
 }
 
@@ -47,25 +78,36 @@ export function roomFromPath(url: string | undefined): string | null {
 }
 
 /**
- * The WebSocket edge: checks the path and subprotocol of each upgrade, refuses with an HTTP
- * status and a JSON reason, and hands accepted sockets to their rooms. This is the only file
- * that knows about `ws` connections.
+ * The WebSocket edge. Every check that can refuse a client runs here, before a socket exists:
+ * path, handshake rate and connections per address, origin, subprotocol, token and rights, room
+ * capacity. Refusals are HTTP statuses with a JSON reason. Accepted sockets are rate limited and
+ * handed to their rooms. This is the only file that knows about `ws` connections.
  */
 export class Gateway {
   readonly #options: GatewayOptions;
   readonly #wss: WebSocketServer;
   readonly #heartbeat: Heartbeat;
+  readonly #ipLimits: IpLimits;
+  readonly #allowedOrigins: ReadonlySet<string>;
   #accepting = true;
 
   constructor(options: GatewayOptions) {
     this.#options = options;
+    const { config } = options;
     this.#wss = new WebSocketServer({
       noServer: true,
-      maxPayload: options.maxPayloadBytes,
-      perMessageDeflate: { threshold: options.compressionThreshold },
+      maxPayload: config.maxPayloadBytes,
+      perMessageDeflate: { threshold: config.compressionThreshold },
       handleProtocols: (offered) => (offered.has(SUBPROTOCOL) ? SUBPROTOCOL : false),
     });
-    this.#heartbeat = new Heartbeat(this.#wss.clients, options.pingIntervalMs);
+    this.#heartbeat = new Heartbeat(this.#wss.clients, config.pingIntervalMs);
+    this.#ipLimits = new IpLimits(config);
+    this.#allowedOrigins = new Set(
+      config.allowedOrigins
+        .split(',')
+        .map((origin) => origin.trim().toLowerCase().replace(/\/$/, ''))
+        .filter(Boolean),
+    );
   }
 
   get connections(): number {
@@ -74,40 +116,102 @@ export class Gateway {
 
   readonly handleUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     socket.on('error', () => socket.destroy());
+    this.#upgrade(req, socket, head).catch((error: unknown) => {
+      this.#options.log.error({ err: error }, 'upgrade failed');
+      refuse(socket, 500, 'internal error');
+    });
+  };
+
+  async #upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    const { config, authenticator, registry } = this.#options;
     if (!this.#accepting) return refuse(socket, 503, 'server shutting down');
     const room = roomFromPath(req.url);
     if (room === null) {
       return refuse(socket, 404, `WebSocket endpoint is /ws/<room> (a room name of 1-${MAX_ROOM_NAME} characters)`);
     }
-    const offered = (req.headers['sec-websocket-protocol'] ?? '')
-      .split(',')
-      .map((p) => p.trim())
-      .filter(Boolean);
-    if (offered.length > 0 && !offered.includes(SUBPROTOCOL)) {
+    const ip = req.socket.remoteAddress ?? 'unknown';
+    if (!this.#ipLimits.allowHandshake(ip)) {
+      return refuse(socket, 429, `more than ${config.handshakesPerSecondPerIp} connection attempts a second from this address`, { 'Retry-After': '1' });
+    }
+    const origin = req.headers.origin;
+    if (origin !== undefined && !this.#originAllowed(origin, req)) {
+      return refuse(socket, 403, `origin ${origin} may not open WebSockets here (see ALLOWED_ORIGINS)`);
+    }
+    const offered = offeredProtocols(req);
+    const named = offered.filter((p) => !p.startsWith(TOKEN_PROTOCOL_PREFIX));
+    if (named.length > 0 && !named.includes(SUBPROTOCOL)) {
       return refuse(
         socket,
         400,
-        `unsupported subprotocol ${offered.map((p) => `"${p}"`).join(', ')}: this server speaks "${SUBPROTOCOL}", or plain Yjs when no subprotocol is offered`,
+        `unsupported subprotocol ${named.map((p) => `"${p}"`).join(', ')}: this server speaks "${SUBPROTOCOL}", or plain Yjs when no subprotocol is offered`,
       );
     }
-    this.#wss.handleUpgrade(req, socket, head, (ws) => this.#accept(ws, room));
-  };
-
-  #accept(ws: WebSocket, roomName: string): void {
-    const { registry, log } = this.#options;
-    this.#heartbeat.track(ws);
-    const conn = new Connection(new WsSocket(ws));
-    const room = registry.attach(roomName, conn);
-    ws.on('message', (data: Buffer, isBinary: boolean) => {
-      try {
-        room.receive(conn, data, isBinary);
-      } catch (error) {
-        // A bug must cost this one connection, never the process or the other members.
-        log.error({ err: error, room: roomName, conn: conn.id }, 'unexpected error while handling a frame');
-        conn.close(CloseCode.internalError, 'internal error');
-      }
+    if (named.length < offered.length && !named.includes(SUBPROTOCOL)) {
+      return refuse(socket, 400, `a token in Sec-WebSocket-Protocol needs "${SUBPROTOCOL}" offered beside it; plain Yjs clients can send ?token=`);
+    }
+    let identity: Identity;
+    try {
+      identity = await authenticator.verify(tokenFromRequest(req));
+    } catch (error) {
+      if (!(error instanceof AuthError)) throw error;
+      return refuse(socket, 401, error.message);
+    }
+    const rights = rightFor(identity.grants, room);
+    if (rights === null) return refuse(socket, 403, `the token gives no access to room "${room}"`);
+    if ((registry.get(room)?.connectionCount ?? 0) >= config.maxConnectionsPerRoom) {
+      return refuse(socket, 503, `room "${room}" is full (${config.maxConnectionsPerRoom} connections)`, { 'Retry-After': '5' });
+    }
+    if (!this.#ipLimits.open(ip)) {
+      return refuse(socket, 429, `this address has ${config.maxConnectionsPerIp} connections open already`);
+    }
+    if (socket.destroyed) return this.#ipLimits.release(ip);
+    let upgraded = false;
+    socket.once('close', () => {
+      if (!upgraded) this.#ipLimits.release(ip);
     });
-    ws.on('close', () => room.leave(conn));
+    this.#wss.handleUpgrade(req, socket, head, (ws) => {
+      upgraded = true;
+      this.#accept(ws, room, ip, identity, rights);
+    });
+  }
+
+  #originAllowed(origin: string, req: IncomingMessage): boolean {
+    const normalized = origin.toLowerCase();
+    if (this.#allowedOrigins.has('*') || this.#allowedOrigins.has(normalized)) return true;
+    const own = `${this.#options.secure ? 'https' : 'http'}://${(req.headers.host ?? '').toLowerCase()}`;
+    return normalized === own;
+  }
+
+  #accept(ws: WebSocket, roomName: string, ip: string, identity: Identity, rights: Rights): void {
+    const { registry, log, config } = this.#options;
+    this.#heartbeat.track(ws);
+    const conn = new Connection(new WsSocket(ws), identity, rights);
+    const room = registry.attach(roomName, conn);
+    const throttle = new Throttle(
+      ws,
+      conn,
+      {
+        messagesPerSecond: config.messagesPerSecond,
+        bytesPerSecond: config.bytesPerSecond,
+        closeAfterMs: config.rateLimitCloseAfterMs,
+        maxQueuedBytes: config.maxPendingBytes,
+      },
+      (data, isBinary) => {
+        try {
+          room.receive(conn, data, isBinary);
+        } catch (error) {
+          // A bug must cost this one connection, never the process or the other members.
+          log.error({ err: error, room: roomName, conn: conn.id }, 'unexpected error while handling a frame');
+          conn.close(CloseCode.internalError, 'internal error');
+        }
+      },
+    );
+    ws.on('message', (data: Buffer, isBinary: boolean) => throttle.push(data, isBinary));
+    ws.on('close', () => {
+      throttle.stop();
+      this.#ipLimits.release(ip);
+      room.leave(conn);
+    });
     ws.on('error', (error) => log.debug({ err: error, conn: conn.id }, 'socket error'));
   }
 
@@ -118,11 +222,15 @@ export class Gateway {
   async close(graceMs: number): Promise<void> {
     this.#accepting = false;
     this.#heartbeat.stop();
+    this.#ipLimits.stop();
     const sockets = [...this.#wss.clients];
-    const closed = sockets.map((ws) => new Promise<void>((resolve) => {
-      if (ws.readyState === ws.CLOSED) return resolve();
-      ws.once('close', () => resolve());
-    }));
+    const closed = sockets.map(
+      (ws) =>
+        new Promise<void>((resolve) => {
+          if (ws.readyState === ws.CLOSED) return resolve();
+          ws.once('close', () => resolve());
+        }),
+    );
     for (const ws of sockets) ws.close(CloseCode.goingAway, 'server shutting down');
     const deadline = setTimeout(() => {
       for (const ws of sockets) ws.terminate();

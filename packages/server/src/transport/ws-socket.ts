@@ -22,6 +22,8 @@ export class WsSocket implements PeerSocket {
   }
 
   close(code: number, reason: string): void {
+    // A socket paused by the rate limit would never read the client's close reply.
+    this.#ws.resume();
     this.#ws.close(code, reason);
   }
 }
