@@ -158,7 +158,31 @@ export function errorMessage(code: ErrorCode, message: string, ref?: string): Se
 
 export type ParseResult<T> = { ok: true; message: T } | { ok: false; error: string };
 
+/** Deepest nesting of arrays and objects a control message may have (event data included). */
+export const MAX_JSON_DEPTH = 32;
+
+/**
+ * Whether JSON text nests deeper than `limit`, found in one pass without parsing. Validating a
+ * deeper value would recurse once per level (zod's z.json()) and can exhaust the stack.
+ */
+function nestsDeeperThan(text: string, limit: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) {
+      if (++depth > limit) return true;
+    } else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return false;
+}
+
 function parseWith<T>(schema: z.ZodType<T>, text: string): ParseResult<T> {
+  if (nestsDeeperThan(text, MAX_JSON_DEPTH)) return { ok: false, error: `nested deeper than ${MAX_JSON_DEPTH} levels` };
   let raw: unknown;
   try {
     raw = JSON.parse(text);

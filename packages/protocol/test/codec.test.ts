@@ -78,10 +78,16 @@ describe('control messages', () => {
     ['an over-long name', JSON.stringify({ type: 'join', name: 'x'.repeat(65) }), /at most 64/],
     ['a blank name', '{"type":"join","name":"   "}', /must not be empty/],
     ['an array', '[1,2]', /object|type/i],
+    ['data nested too deeply', `{"type":"event","name":"e","data":${'['.repeat(20_000)}${']'.repeat(20_000)}}`, /nested deeper than 32/],
   ])('refuses %s with a readable reason', (_label, text, reason) => {
     const result = parseClientMessage(text);
     expect(result.ok).toBe(false);
     if (!result.ok) expect(result.error).toMatch(reason);
+  });
+
+  it('accepts nesting up to the limit, and brackets inside strings do not count', () => {
+    const nested = `${'['.repeat(30)}"[[[[{{{{"${']'.repeat(30)}`;
+    expect(parseClientMessage(`{"type":"event","name":"e","data":${nested}}`).ok).toBe(true);
   });
 
   it('trims names', () => {
