@@ -68,6 +68,7 @@ export async function startTandem(config: Config, options: StartOptions = {}): P
     tls,
     storage,
     registry,
+    authenticator,
     stats: () => ({ rooms: registry.size, connections: gateway.connections }),
   });
   app.server.on('upgrade', gateway.handleUpgrade);

@@ -267,3 +267,24 @@ describe('HTTP hygiene', () => {
     expect(body).not.toMatch(/node_modules|\.js:\d+/);
   });
 });
+
+describe('document API with authentication', () => {
+  it('needs a token, lists only the documents the token covers, and creates only where it may write', async () => {
+    const server = await startServer(jwtConfig);
+    const admin = await token({ rooms: { '*': 'write' } }, { sub: 'admin' });
+    const api = (path: string, jwt?: string, body?: unknown) =>
+      fetch(`${server.url}/api/documents${path}`, {
+        method: body ? 'POST' : 'GET',
+        headers: { ...(jwt ? { authorization: `Bearer ${jwt}` } : {}), ...(body ? { 'content-type': 'application/json' } : {}) },
+        ...(body ? { body: JSON.stringify(body) } : {}),
+      });
+    expect((await api('')).status).toBe(401);
+    const plans = (await (await api('', admin, { title: 'Plans' })).json()) as { name: string };
+    const notes = (await (await api('', admin, { title: 'Notes' })).json()) as { name: string };
+    const reader = await token({ rooms: { [plans.name]: 'read' } }, { sub: 'reader' });
+    const listed = (await (await api('', reader)).json()) as { documents: Array<{ name: string }> };
+    expect(listed.documents.map((d) => d.name)).toEqual([plans.name]);
+    expect((await api(`/${notes.name}`, reader)).status).toBe(403);
+    expect((await api('', reader, { title: 'Mine' })).status).toBe(403);
+  });
+});

@@ -8,8 +8,13 @@ export function offeredProtocols(req: IncomingMessage): string[] {
     .filter(Boolean);
 }
 
-/** The token of an upgrade request: from the subprotocol list, the `token` query parameter, or the `tandem_token` cookie. */
+/**
+ * The token of a request: from an `Authorization: Bearer` header, the subprotocol list, the
+ * `token` query parameter, or the `tandem_token` cookie.
+ */
 export function tokenFromRequest(req: IncomingMessage): string | null {
+  const bearer = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '');
+  if (bearer?.[1]) return bearer[1];
   const fromProtocol = offeredProtocols(req).find((p) => p.startsWith(TOKEN_PROTOCOL_PREFIX));
   if (fromProtocol) return fromProtocol.slice(TOKEN_PROTOCOL_PREFIX.length);
   const query = new URL(req.url ?? '/', 'http://localhost').searchParams.get('token');

@@ -4,6 +4,7 @@ import fastifyHelmet from '@fastify/helmet';
 import fastifyStatic from '@fastify/static';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import type { Authenticator } from '../auth/authenticator.js';
 import type { RoomRegistry } from '../rooms/registry.js';
 import type { Storage } from '../storage/storage.js';
 import { registerDocumentRoutes } from './documents.js';
@@ -15,11 +16,12 @@ export interface HttpAppOptions {
   tls: { cert: Buffer; key: Buffer } | null;
   storage: Storage;
   registry: RoomRegistry;
+  authenticator: Authenticator;
   stats: () => Record<string, number>;
 }
 
 /** HTTP routes and the built web app, on the same server that takes WebSocket upgrades. */
-export async function createHttpApp({ log, staticDir, tls, storage, registry, stats }: HttpAppOptions): Promise<FastifyInstance> {
+export async function createHttpApp({ log, staticDir, tls, storage, registry, authenticator, stats }: HttpAppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     ...(tls ? { https: tls } : {}),
     loggerInstance: log as FastifyBaseLogger,
@@ -54,7 +56,7 @@ export async function createHttpApp({ log, staticDir, tls, storage, registry, st
   });
 
   app.get('/healthz', async () => ({ status: 'ok', ...stats() }));
-  registerDocumentRoutes(app, storage, registry);
+  registerDocumentRoutes(app, storage, registry, authenticator);
 
   if (existsSync(join(staticDir, 'index.html'))) {
     await app.register(fastifyStatic, { root: staticDir });

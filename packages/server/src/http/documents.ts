@@ -1,5 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Rights } from '@tandem/protocol';
+import { AuthError, type Authenticator, type Identity } from '../auth/authenticator.js';
+import { rightFor } from '../auth/rights.js';
+import { tokenFromRequest } from '../auth/token.js';
 import type { RoomRegistry } from '../rooms/registry.js';
 import type { Storage } from '../storage/storage.js';
 
@@ -19,17 +23,44 @@ export function documentName(title: string): string {
   return `${slug || 'doc'}-${randomBytes(4).toString('hex')}`;
 }
 
-/** The document list: GET to read it (with who is online), POST to create a document. */
-export function registerDocumentRoutes(app: FastifyInstance, storage: Storage, registry: RoomRegistry): void {
-  app.get('/api/documents', async () => {
+/**
+ * The document list: GET to read it (with who is online), POST to create a document. With
+ * authentication on, the same token as for WebSockets is needed, and a member sees only the
+ * documents its rights cover.
+ */
+export function registerDocumentRoutes(app: FastifyInstance, storage: Storage, registry: RoomRegistry, authenticator: Authenticator): void {
+  const identify = async (request: FastifyRequest, reply: FastifyReply): Promise<Identity | null> => {
+    try {
+      return await authenticator.verify(tokenFromRequest(request.raw));
+    } catch (error) {
+      if (!(error instanceof AuthError)) throw error;
+      await reply.code(401).send({ error: error.message });
+      return null;
+    }
+  };
+  const allowed = (identity: Identity, name: string, needed: Rights): boolean => {
+    const rights = rightFor(identity.grants, name);
+    return rights !== null && (needed === 'read' || rights === 'write');
+  };
+
+  app.get('/api/documents', async (request, reply) => {
+    const identity = await identify(request, reply);
+    if (!identity) return reply;
     const documents = await storage.listDocuments(LIST_LIMIT);
-    return { documents: documents.map((doc) => ({ ...doc, online: registry.get(doc.name)?.memberCount ?? 0 })) };
+    return {
+      documents: documents
+        .filter((doc) => allowed(identity, doc.name, 'read'))
+        .map((doc) => ({ ...doc, online: registry.get(doc.name)?.memberCount ?? 0 })),
+    };
   });
 
   // Any room name is a document (rooms are created by joining), so an unknown name is not an
   // error: it describes the document that joining will create, titled by its name.
-  app.get<{ Params: { name: string } }>('/api/documents/:name', async (request) => {
+  app.get<{ Params: { name: string } }>('/api/documents/:name', async (request, reply) => {
+    const identity = await identify(request, reply);
+    if (!identity) return reply;
     const { name } = request.params;
+    if (!allowed(identity, name, 'read')) return reply.code(403).send({ error: `no access to document "${name}"` });
     const document = (await storage.getDocument(name)) ?? { name, title: name, createdAt: 0, updatedAt: 0 };
     return { ...document, online: registry.get(name)?.memberCount ?? 0 };
   });
@@ -48,9 +79,15 @@ export function registerDocumentRoutes(app: FastifyInstance, storage: Storage, r
       },
     },
     async (request, reply) => {
+      const identity = await identify(request, reply);
+      if (!identity) return reply;
       const title = request.body.title.trim();
       if (!title) return reply.code(400).send({ error: 'title must not be blank' });
-      const document = await storage.createDocument(documentName(title), title);
+      const name = documentName(title);
+      if (!allowed(identity, name, 'write')) {
+        return reply.code(403).send({ error: `the token does not allow creating "${name}"` });
+      }
+      const document = await storage.createDocument(name, title);
       return reply.code(201).send({ ...document, online: 0 });
     },
   );
