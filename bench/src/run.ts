@@ -1,0 +1,329 @@
+/**
+ * `npm run bench`: runs every workload against Tandem and its peers, each server in its own
+ * process and the load in others, and writes tables and a chart to bench/results/.
+ *
+ *   npm run bench                      the full comparison (about 10 minutes on 2 cores)
+ *   npm run bench -- --runs 2          run everything twice and report medians
+ *   npm run bench -- --only W1,W4      some workloads
+ *   npm run bench -- --targets tandem-stock,hocuspocus
+ *   npm run bench -- --smoke           seconds-long sizes: checks the harness, measures nothing
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { Histogram, now, type HistogramData } from './lib/histogram.js';
+import { cpuSeconds, memoryKb } from './lib/proc.js';
+import { durationMs, type Step } from './lib/schedule.js';
+import { writeReport, type CaseResult } from './report.js';
+import { DOC_TARGETS, TARGETS, type ServerName, type Target } from './targets.js';
+import type { FromWorker, ToWorker, WorkerSpec } from './worker.js';
+import { FULL, SMOKE, type Sizes } from './workloads.js';
+
+const { values: args } = parseArgs({
+  options: {
+    smoke: { type: 'boolean', default: false },
+    runs: { type: 'string', default: '1' },
+    only: { type: 'string' },
+    targets: { type: 'string' },
+    out: { type: 'string' },
+  },
+});
+const sizes: Sizes = args.smoke ? SMOKE : FULL;
+const onlyWorkloads = args.only?.split(',').map((w) => w.trim().toUpperCase());
+const onlyTargets = args.targets?.split(',').map((t) => t.trim());
+const resultsDir = fileURLToPath(new URL(args.out ?? '../results/', import.meta.url));
+
+const log = (line: string): void => void process.stderr.write(`${line}\n`);
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+function forkTs(file: string): ChildProcess {
+  return fork(fileURLToPath(new URL(file, import.meta.url)), [], {
+    execArgv: ['--import', 'tsx'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+}
+
+function exited(child: ChildProcess): Promise<void> {
+  return child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise((resolve) => child.once('exit', () => resolve()));
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 3_000);
+  await exited(child);
+  clearTimeout(timer);
+}
+
+/** The next IPC message of one of `types` from a child, failing if it exits or takes too long. */
+function next<T extends { type: string }>(child: ChildProcess, types: string[], what: string, timeoutMs = 300_000): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => done(new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`)), timeoutMs);
+    const onMessage = (message: T) => types.includes(message.type) && done(null, message);
+    const onExit = (code: number | null) => done(new Error(`${what}: the process exited (${code}) first`));
+    child.on('message', onMessage);
+    child.once('exit', onExit);
+    function done(error: Error | null, message?: T) {
+      clearTimeout(timer);
+      child.off('message', onMessage);
+      child.off('exit', onExit);
+      if (error) reject(error);
+      else resolve(message!);
+    }
+  });
+}
+
+async function startServer(name: ServerName): Promise<{ child: ChildProcess; port: number }> {
+  const child = forkTs(`servers/${name}.ts`);
+  const { port } = await next<{ type: 'ready'; port: number }>(child, ['ready'], `the ${name} server to start`, 30_000);
+  return { child, port };
+}
+
+/** Samples server and generator CPU (seconds) at absolute times. */
+function sampleAt(times: number[], pids: () => number[]): Promise<number[][]> {
+  return Promise.all(
+    times.map(
+      (at) =>
+        new Promise<number[]>((resolve) =>
+          setTimeout(() => resolve(pids().map((pid) => { try { return cpuSeconds(pid); } catch { return Number.NaN; } })), Math.max(0, at - now())),
+        ),
+    ),
+  );
+}
+
+interface Session {
+  server: ChildProcess;
+  workers: ChildProcess[];
+  base: string;
+}
+
+async function session<T>(target: Target, workerCount: number, body: (s: Session) => Promise<T>): Promise<T> {
+  const { child: server, port } = await startServer(target.server);
+  const workers = Array.from({ length: workerCount }, () => forkTs('worker.ts'));
+  try {
+    return await body({ server, workers, base: `ws://127.0.0.1:${port}${target.path}` });
+  } finally {
+    await Promise.all([...workers, server].map(stop));
+  }
+}
+
+function chunks<T>(items: T[], count: number): T[][] {
+  const size = Math.ceil(items.length / count);
+  return Array.from({ length: count }, (_, i) => items.slice(i * size, (i + 1) * size));
+}
+
+type TypingResult = { histograms: HistogramData[]; deliveries: number[]; expectedLength: number; complete: number; clients: number; hashes: number[] };
+
+/** W1, W2, W6: writers insert one character at a time; everyone observes. */
+async function typingCase(target: Target, clients: number, writers: number, steps: Step[], workerCount: number) {
+  return session(target, workerCount, async ({ server, workers, base }) => {
+    const all = Array.from({ length: clients }, (_, i) => ({ room: 'typing', writer: i < writers ? i : null, name: `user-${i}` }));
+    const shares = chunks(all, workers.length);
+    const setupStarted = now();
+    await Promise.all(
+      workers.map((worker, i) => {
+        const spec: WorkerSpec = { workload: 'typing', kind: target.client as never, base, clients: shares[i]!, writers, steps, drainMs: 5_000 };
+        worker.send({ type: 'setup', spec } satisfies ToWorker);
+        return next(worker, ['ready'], 'clients to connect');
+      }),
+    );
+    const setupS = (now() - setupStarted) / 1000;
+    const t0 = now() + 1_000;
+    const boundaries = [t0];
+    for (const step of steps) boundaries.push(boundaries.at(-1)! + step.seconds * 1000);
+    const samples = sampleAt(boundaries, () => [server.pid!, ...workers.map((w) => w.pid!)]);
+    const results = await Promise.all(
+      workers.map((worker) => {
+        worker.send({ type: 'go', t0 } satisfies ToWorker);
+        return next<{ type: 'result'; result: TypingResult }>(worker, ['result'], 'the typing run').then((m) => m.result);
+      }),
+    );
+    const cpu = await samples;
+    const perStep = steps.map((step, s) => {
+      const histogram = Histogram.from(results.map((r) => r.histograms[s]!));
+      const deliveries = results.reduce((sum, r) => sum + r.deliveries[s]!, 0);
+      const serverCpuMs = (cpu[s + 1]![0]! - cpu[s]![0]!) * 1000;
+      const generatorCpu = cpu[s + 1]!.slice(1).reduce((sum, c, i) => sum + c - cpu[s]![i + 1]!, 0);
+      return {
+        rate: step.rate,
+        p50: histogram.percentile(0.5),
+        p99: histogram.percentile(0.99),
+        max: histogram.max,
+        deliveriesPerSec: deliveries / step.seconds,
+        cpuPer1k: deliveries > 0 ? (serverCpuMs / deliveries) * 1000 : Number.NaN,
+        serverCpuPct: serverCpuMs / (step.seconds * 10),
+        generatorCpuPct: (generatorCpu * 100) / step.seconds,
+        // Every insert of the step reached every other client.
+        deliveredPct: (deliveries * 100) / (Math.round(step.rate * step.seconds) * writers * (clients - 1)),
+      };
+    });
+    const converged = results.every((r) => r.complete === r.clients) && new Set(results.flatMap((r) => r.hashes)).size === 1;
+    return { perStep, converged, setupS, peakRssMb: memoryKb(server.pid!).peak / 1024 };
+  });
+}
+
+/** W3: many clients across many rooms, connected and synced, then idle. */
+async function idleCase(target: Target) {
+  const { clients, rooms, workers: workerCount } = sizes.w3;
+  return session(target, workerCount, async ({ server, workers, base }) => {
+    await sleep(500);
+    const before = memoryKb(server.pid!).rss;
+    const all = Array.from({ length: clients }, (_, i) => ({ room: `idle-${i % rooms}`, name: `idle-${i}` }));
+    const shares = chunks(all, workers.length);
+    const started = now();
+    const results = await Promise.all(
+      workers.map((worker, i) => {
+        worker.send({ type: 'setup', spec: { workload: 'idle', kind: target.client as never, base, clients: shares[i]!, concurrency: 25 } } satisfies ToWorker);
+        return next<{ type: 'result'; result: { connectTimes: HistogramData } }>(worker, ['result'], 'idle clients to connect').then((m) => m.result);
+      }),
+    );
+    const connectS = (now() - started) / 1000;
+    await sleep(2_000);
+    const after = memoryKb(server.pid!).rss;
+    const connect = Histogram.from(results.map((r) => r.connectTimes));
+    return { connectS, connectP99: connect.percentile(0.99), kbPerConnection: (after - before) / clients, rssMb: after / 1024 };
+  });
+}
+
+/** W4: a document built from a burst of small updates, then fresh clients join one by one. */
+async function largeDocCase(target: Target) {
+  const { updates, charsPerUpdate, joiners } = sizes.w4;
+  return session(target, 1, async ({ server, workers: [worker], base }) => {
+    worker!.send({ type: 'setup', spec: { workload: 'largeDoc', kind: target.client as never, base, room: 'large', updates, charsPerUpdate, joiners } } satisfies ToWorker);
+    await next(worker!, ['ready'], 'the builder to connect');
+    const marks = new Map<string, number>();
+    worker!.on('message', (message: FromWorker) => {
+      if (message.type === 'mark') marks.set(message.name, cpuSeconds(server.pid!));
+    });
+    worker!.send({ type: 'go', t0: now() } satisfies ToWorker);
+    const { result } = await next<{ type: 'result'; result: { ingestMs: number; joins: HistogramData; complete: number; joiners: number } }>(worker!, ['result'], 'the large-document run');
+    const joins = Histogram.from([result.joins]);
+    return {
+      joinP50: joins.percentile(0.5),
+      joinP99: joins.percentile(0.99),
+      ingestCpuS: marks.get('burst-done')! - marks.get('burst-start')!,
+      ingestWallS: result.ingestMs / 1000,
+      completeJoins: result.complete,
+      joiners: result.joiners,
+    };
+  });
+}
+
+/** W5: chat at rising rates in one big room. */
+async function chatCase(target: Target) {
+  const { members, senders, steps, workers: workerCount } = sizes.w5;
+  return session(target, workerCount, async ({ server, workers, base }) => {
+    const all = Array.from({ length: members }, (_, i) => ({ name: `member-${i}`, sender: i < senders ? i : null }));
+    const shares = chunks(all, workers.length);
+    await Promise.all(
+      workers.map((worker, i) => {
+        const spec: WorkerSpec = { workload: 'chat', kind: target.client as 'tandem' | 'socketio', base, room: 'chat', members: shares[i]!, senders, steps, drainMs: 3_000 };
+        worker.send({ type: 'setup', spec } satisfies ToWorker);
+        return next(worker, ['ready'], 'chat members to join');
+      }),
+    );
+    const t0 = now() + 1_000;
+    const boundaries = [t0];
+    for (const step of steps) boundaries.push(boundaries.at(-1)! + step.seconds * 1000);
+    const samples = sampleAt(boundaries, () => [server.pid!]);
+    const results = await Promise.all(
+      workers.map((worker) => {
+        worker.send({ type: 'go', t0 } satisfies ToWorker);
+        return next<{ type: 'result'; result: { histograms: HistogramData[]; deliveries: number[]; sentPerStep: number[] } }>(worker, ['result'], 'the chat run').then((m) => m.result);
+      }),
+    );
+    const cpu = await samples;
+    return {
+      perStep: steps.map((step, s) => {
+        const histogram = Histogram.from(results.map((r) => r.histograms[s]!));
+        const delivered = results.reduce((sum, r) => sum + r.deliveries[s]!, 0);
+        return {
+          rate: step.rate,
+          p50: histogram.percentile(0.5),
+          p99: histogram.percentile(0.99),
+          deliveredPct: (delivered * 100) / (results[0]!.sentPerStep[s]! * members),
+          serverCpuPct: ((cpu[s + 1]![0]! - cpu[s]![0]!) * 100) / step.seconds,
+        };
+      }),
+    };
+  });
+}
+
+interface Case {
+  workload: string;
+  variant: string;
+  target: Target;
+  run: () => Promise<Record<string, unknown>>;
+}
+
+function cases(): Case[] {
+  const list: Case[] = [];
+  const add = (workload: string, variant: string, targetIds: string[], run: (t: Target) => Promise<Record<string, unknown>>) => {
+    if (onlyWorkloads && !onlyWorkloads.includes(workload)) return;
+    for (const id of targetIds) {
+      if (onlyTargets && !onlyTargets.includes(id)) continue;
+      const target = TARGETS[id]!;
+      list.push({ workload, variant, target, run: () => run(target) });
+    }
+  };
+  const w1 = sizes.w1;
+  for (const n of w1.clients) {
+    add('W1', `N=${n}`, DOC_TARGETS, (t) => typingCase(t, n, w1.writers, [{ rate: w1.rate, seconds: w1.seconds }], Math.ceil(n / 100)));
+  }
+  const w2 = sizes.w2;
+  add('W2', `N=${w2.clients}`, DOC_TARGETS, (t) => typingCase(t, w2.clients, w2.writers, w2.steps, w2.workers));
+  add('W3', `N=${sizes.w3.clients}`, DOC_TARGETS, idleCase);
+  // The relay keeps no document, so a joiner has nothing to load from it.
+  add('W4', `${sizes.w4.updates} updates`, DOC_TARGETS.filter((id) => id !== 'relay'), largeDocCase);
+  add('W5', `N=${sizes.w5.members}`, ['tandem-sdk', 'socketio'], chatCase);
+  const w6 = sizes.w6;
+  add('W6', `N=${w6.clients}`, DOC_TARGETS, (t) => typingCase(t, w6.clients, w6.writers, [{ rate: w6.rate, seconds: w6.seconds }], w6.workers));
+  return list;
+}
+
+function summary(result: Record<string, unknown>): string {
+  const step = (result.perStep as Array<Record<string, number>> | undefined)?.at(-1);
+  if (step) return `p99 ${step.p99!.toFixed(1)} ms at ${step.rate}/s, ${Math.round(step.deliveriesPerSec ?? 0)} deliveries/s`;
+  return Object.entries(result)
+    .filter(([, v]) => typeof v === 'number')
+    .map(([k, v]) => `${k} ${(v as number).toFixed(2)}`)
+    .join(', ');
+}
+
+async function main(): Promise<void> {
+  const runs = Number(args.runs);
+  const plan = cases();
+  const results: CaseResult[] = [];
+  const started = now();
+  log(`Tandem bench: ${plan.length} cases × ${runs} run(s)${args.smoke ? ' (smoke sizes)' : ''}, ${cpus().length} cores`);
+  for (let run = 1; run <= runs; run++) {
+    for (const [i, c] of plan.entries()) {
+      const label = `[run ${run}/${runs} · ${i + 1}/${plan.length}] ${c.workload} ${c.variant} · ${c.target.label}`;
+      log(`${label} …`);
+      const caseStarted = now();
+      try {
+        const result = await c.run();
+        results.push({ workload: c.workload, variant: c.variant, target: c.target.id, run, result });
+        log(`${label}: ${summary(result)} (${((now() - caseStarted) / 1000).toFixed(0)} s)`);
+      } catch (error) {
+        results.push({ workload: c.workload, variant: c.variant, target: c.target.id, run, error: (error as Error).message });
+        log(`${label}: FAILED — ${(error as Error).message}`);
+      }
+    }
+  }
+  mkdirSync(resultsDir, { recursive: true });
+  const machine = `${cpus().length} × ${cpus()[0]?.model.trim() ?? 'CPU'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.versions.node}`;
+  const meta = { date: new Date().toISOString(), machine, runs, smoke: args.smoke ?? false, sizes, minutes: (now() - started) / 60_000 };
+  writeFileSync(`${resultsDir}/latest.json`, JSON.stringify({ meta, results }, null, 1));
+  writeReport(resultsDir, meta, results);
+  log(`Done in ${meta.minutes.toFixed(1)} min: ${resultsDir}latest.md, latest.svg, latest.json`);
+  const failed = results.filter((r) => r.error);
+  if (failed.length > 0) {
+    log(`${failed.length} case(s) failed`);
+    process.exitCode = 1;
+  }
+}
+
+await main();

@@ -1,0 +1,22 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { makeConfig, startTandem } from '@tandem/server';
+import { ready } from './ready.js';
+
+// Tandem as shipped (SQLite persistence on), with the abuse limits lifted: the load generator
+// opens thousands of connections from one address.
+const server = await startTandem(
+  makeConfig({
+    port: 0,
+    host: '127.0.0.1',
+    dataDir: mkdtempSync(join(tmpdir(), 'tandem-bench-')),
+    logLevel: 'warn',
+    maxConnectionsPerIp: 1_000_000,
+    handshakesPerSecondPerIp: 1_000_000,
+    maxConnectionsPerRoom: 1_000_000,
+    messagesPerSecond: 1_000_000,
+    bytesPerSecond: 1024 * 1024 * 1024,
+  }),
+);
+ready(server.port);
