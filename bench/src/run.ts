@@ -38,9 +38,11 @@ const resultsDir = fileURLToPath(new URL(args.out ?? '../results/', import.meta.
 const log = (line: string): void => void process.stderr.write(`${line}\n`);
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-function forkTs(file: string): ChildProcess {
+function forkTs(file: string, profile = false): ChildProcess {
+  // BENCH_PROFILE=<dir> writes a V8 CPU profile of every server process there (see the README).
+  const profiling = profile && process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROFILE] : [];
   return fork(fileURLToPath(new URL(file, import.meta.url)), [], {
-    execArgv: ['--import', 'tsx'],
+    execArgv: ['--import', 'tsx', ...profiling],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
 }
@@ -76,9 +78,25 @@ function next<T extends { type: string }>(child: ChildProcess, types: string[], 
 }
 
 async function startServer(name: ServerName): Promise<{ child: ChildProcess; port: number }> {
-  const child = forkTs(`servers/${name}.ts`);
+  const child = forkTs(`servers/${name}.ts`, true);
   const { port } = await next<{ type: 'ready'; port: number }>(child, ['ready'], `the ${name} server to start`, 30_000);
   return { child, port };
+}
+
+/**
+ * Waits until the server has finished the work of setting up (joins, presence, history):
+ * its CPU stays under 10% of a core for two half-second samples, or 30 s pass.
+ */
+async function settle(server: ChildProcess): Promise<void> {
+  const deadline = now() + 30_000;
+  let quiet = 0;
+  let last = cpuSeconds(server.pid!);
+  while (quiet < 2 && now() < deadline) {
+    await sleep(500);
+    const cpu = cpuSeconds(server.pid!);
+    quiet = cpu - last < 0.05 ? quiet + 1 : 0;
+    last = cpu;
+  }
 }
 
 /** Samples server and generator CPU (seconds) at absolute times. */
@@ -129,6 +147,7 @@ async function typingCase(target: Target, clients: number, writers: number, step
         return next(worker, ['ready'], 'clients to connect');
       }),
     );
+    await settle(server);
     const setupS = (now() - setupStarted) / 1000;
     const t0 = now() + 1_000;
     const boundaries = [t0];
@@ -224,6 +243,7 @@ async function chatCase(target: Target) {
         return next(worker, ['ready'], 'chat members to join');
       }),
     );
+    await settle(server);
     const t0 = now() + 1_000;
     const boundaries = [t0];
     for (const step of steps) boundaries.push(boundaries.at(-1)! + step.seconds * 1000);

@@ -19,6 +19,9 @@ export type FromWorker =
   | { type: 'mark'; name: string }
   | { type: 'result'; result: Record<string, unknown> };
 
+// Each stock y-websocket provider adds a process 'exit' listener; hundreds per worker are expected.
+process.setMaxListeners(0);
+
 const send = (message: FromWorker): void => void process.send?.(message);
 const sleepUntil = (at: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, Math.max(0, at - now())));
 

@@ -1,6 +1,11 @@
 /** Inserts entries into a list kept sorted by `seq`, skipping seqs already present. */
 export function mergeBySeq<T extends { seq: number }>(list: readonly T[], entries: readonly T[], keep: number): T[] {
   if (entries.length === 0) return list as T[];
+  // The common case, a live message newer than everything held: append without sorting.
+  if (entries.length === 1 && (list.length === 0 || entries[0]!.seq > list.at(-1)!.seq)) {
+    const appended = [...list, entries[0]!];
+    return appended.length > keep ? appended.slice(appended.length - keep) : appended;
+  }
   const bySeq = new Map<number, T>();
   for (const entry of list) bySeq.set(entry.seq, entry);
   for (const entry of entries) if (!bySeq.has(entry.seq)) bySeq.set(entry.seq, entry);
@@ -8,8 +13,11 @@ export function mergeBySeq<T extends { seq: number }>(list: readonly T[], entrie
   return merged.length > keep ? merged.slice(merged.length - keep) : merged;
 }
 
-/** The highest seq up to which `list` has no gap, counting from `from`. */
+/** The highest seq up to which `list` (sorted by seq) has no gap, counting from `from`. */
 export function contiguousSeq(list: readonly { seq: number }[], from: number): number {
+  // Usually the newest entry is the next one: nothing to scan.
+  const last = list.at(-1);
+  if (last && last.seq === from + 1 && (list.length < 2 || list.at(-2)!.seq <= from)) return last.seq;
   let seq = from;
   for (const entry of list) {
     if (entry.seq <= seq) continue;

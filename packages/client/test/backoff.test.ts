@@ -29,3 +29,20 @@ describe('history merging', () => {
     expect(contiguousSeq([e(7)], 4)).toBe(4);
   });
 });
+
+describe('history merging fast paths', () => {
+  const e = (seq: number) => ({ seq });
+
+  it('appends a newer live entry and advances the mark by one', () => {
+    const list = [e(1), e(2)];
+    const merged = mergeBySeq(list, [e(3)], 10);
+    expect(merged.map((x) => x.seq)).toEqual([1, 2, 3]);
+    expect(contiguousSeq(merged, 2)).toBe(3);
+    expect(mergeBySeq(merged, [e(4)], 3).map((x) => x.seq)).toEqual([2, 3, 4]);
+  });
+
+  it('does not advance over a gap', () => {
+    expect(contiguousSeq([e(1), e(3)], 1)).toBe(1);
+    expect(contiguousSeq([e(5)], 3)).toBe(3);
+  });
+});

@@ -53,7 +53,14 @@ export interface YMessageTarget {
 }
 
 export type YMessageResult =
-  | { kind: 'sync'; step: 'step1' | 'step2' | 'update'; reply: Uint8Array | null; refused?: string }
+  | {
+      kind: 'sync';
+      step: 'step1' | 'step2' | 'update';
+      reply: Uint8Array | null;
+      /** The document update that was applied (step 2 and update). */
+      update?: Uint8Array;
+      refused?: string;
+    }
   | { kind: 'awareness' }
   | { kind: 'queryAwareness' }
   | { kind: 'auth' };
@@ -87,7 +94,7 @@ function applySyncMessage(decoder: decoding.Decoder, target: YMessageTarget): YM
   } catch (err) {
     throw new MalformedMessageError(`invalid update: ${(err as Error).message}`);
   }
-  return { kind: 'sync', step, reply: null };
+  return { kind: 'sync', step, reply: null, update: payload };
 }
 
 /**

@@ -18,6 +18,11 @@ const ConfigSchema = z
   flushIntervalMs: int(1, 10_000).default(50),
   compactAfterUpdates: int(1, 1_000_000).default(500),
   maxPayloadBytes: int(1024, 256 * 1024 * 1024).default(1024 * 1024),
+  /**
+   * permessage-deflate is off by default: ws compresses a broadcast once per recipient and keeps
+   * zlib state (about 230 KB measured) per connection, while Yjs frames are small and dense.
+   */
+  compression: z.stringbool().default(false),
   compressionThreshold: int(0, 256 * 1024 * 1024).default(1024),
   shutdownGraceMs: int(0, 60_000).default(2_000),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -66,6 +71,7 @@ const SOURCES = {
   flushIntervalMs: ['flush-interval', 'FLUSH_INTERVAL_MS'],
   compactAfterUpdates: ['compact-after', 'COMPACT_AFTER_UPDATES'],
   maxPayloadBytes: ['max-payload', 'MAX_PAYLOAD_BYTES'],
+  compression: ['compression', 'COMPRESSION'],
   compressionThreshold: ['compression-threshold', 'COMPRESSION_THRESHOLD'],
   shutdownGraceMs: ['shutdown-grace', 'SHUTDOWN_GRACE_MS'],
   logLevel: ['log-level', 'LOG_LEVEL'],

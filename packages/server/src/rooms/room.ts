@@ -4,10 +4,8 @@ import {
   checkUpdate,
   CloseCode,
   colorForName,
-  encodeAwarenessMessage,
   encodeAwarenessStates,
   encodeSyncStep1,
-  encodeUpdateMessage,
   errorMessage,
   MalformedMessageError,
   parseClientMessage,
@@ -20,7 +18,7 @@ import {
   type Member,
   type ServerMessage,
 } from '@tandem/protocol';
-import { Awareness, applyAwarenessUpdate, removeAwarenessStates, encodeAwarenessUpdate } from 'y-protocols/awareness';
+import { Awareness, applyAwarenessUpdate, removeAwarenessStates } from 'y-protocols/awareness';
 import * as Y from 'yjs';
 import { writePermissionDenied } from 'y-protocols/auth';
 import * as encoding from 'lib0/encoding';
@@ -30,6 +28,7 @@ import type { Bus, BusChannel, BusMessage } from '../cluster/bus.js';
 import type { Storage } from '../storage/storage.js';
 import type { WriteBehind } from '../storage/write-behind.js';
 import { Connection } from './connection.js';
+import { Fanout } from './fanout.js';
 
 /** Chat messages and activity entries kept in memory per room (serves welcome and most resumes). */
 const TAIL = 200;
@@ -78,6 +77,10 @@ export class Room {
   #state: RoomState = 'loading';
   readonly #ctx: RoomContext;
   readonly #connections = new Set<Connection>();
+  readonly #fanout = new Fanout(this.#connections, this.awareness, {
+    afterUpdate: (update, origin) => this.#afterUpdate(update, origin),
+    afterAwareness: (update, origin) => this.#afterAwareness(update, origin),
+  });
   #bus: BusChannel | null = null;
   #chat: ChatMessage[] = [];
   #activity: ActivityEntry[] = [];
@@ -139,7 +142,8 @@ export class Room {
       this.#destroy();
       return;
     }
-    this.doc.on('update', this.#onUpdate);
+    // No doc 'update' listener on purpose: with one, Yjs re-encodes every transaction (quadratic
+    // on long runs of typing). The fan-out sends the bytes that arrived, once validated and applied.
     this.awareness.on('update', this.#onAwareness);
     this.#bus = this.#ctx.bus.join(this.name, this.#onBus);
     this.#state = 'ready';
@@ -182,16 +186,23 @@ export class Room {
   }
 
   #receiveBinary(conn: Connection, frame: Uint8Array): void {
+    let changes = false;
     try {
       const result = applyYMessage(frame, {
         doc: this.doc,
         awareness: this.awareness,
         origin: conn,
-        admitUpdate: (update) => this.#admitUpdate(conn, update),
+        admitUpdate: (update) => {
+          const verdict = this.#admitUpdate(conn, update);
+          changes = verdict.changes;
+          return verdict.refusal;
+        },
       });
-      if (result.kind === 'sync' && result.refused) this.#refuseUpdate(conn, result.refused);
-      else if (result.kind === 'sync' && result.reply) conn.send(result.reply);
-      else if (result.kind === 'queryAwareness') {
+      if (result.kind === 'sync') {
+        if (result.refused) this.#refuseUpdate(conn, result.refused);
+        else if (result.reply) conn.send(result.reply);
+        else if (result.update && changes) this.#fanout.update(result.update, conn);
+      } else if (result.kind === 'queryAwareness') {
         conn.send(encodeAwarenessStates(this.awareness, [...this.awareness.getStates().keys()]));
       }
     } catch (error) {
@@ -202,12 +213,12 @@ export class Room {
   }
 
   /** Checks an update before it is applied: well-formed, allowed for this member, within the size limit. */
-  #admitUpdate(conn: Connection, update: Uint8Array): 'read_only' | 'too_large' | null {
+  #admitUpdate(conn: Connection, update: Uint8Array): { refusal: 'read_only' | 'too_large' | null; changes: boolean } {
     const { empty } = checkUpdate(update);
-    if (empty) return null;
-    if (!canEdit(conn.rights)) return 'read_only';
-    if (this.#docBytes + update.byteLength > this.#ctx.maxDocumentBytes) return 'too_large';
-    return null;
+    if (empty) return { refusal: null, changes: false };
+    if (!canEdit(conn.rights)) return { refusal: 'read_only', changes: false };
+    if (this.#docBytes + update.byteLength > this.#ctx.maxDocumentBytes) return { refusal: 'too_large', changes: false };
+    return { refusal: null, changes: true };
   }
 
   #refuseUpdate(conn: Connection, reason: string): void {
@@ -363,7 +374,13 @@ export class Room {
     this.#broadcastJoined({ type: 'chat', message });
   }
 
+  /** Confirms a re-sent chat message: from memory at once (keeping this connection's order), else from storage. */
   async #replayChat(conn: Connection, seq: number): Promise<void> {
+    const inMemory = this.#chat.find((message) => message.seq === seq);
+    if (inMemory) {
+      conn.sendJson({ type: 'chat', message: inMemory });
+      return;
+    }
     try {
       const [message] = await this.#readLog('chat', seq - 1, 1);
       if (message) conn.sendJson({ type: 'chat', message: message as ChatMessage });
@@ -413,15 +430,6 @@ export class Room {
     }
   }
 
-  readonly #onUpdate = (update: Uint8Array, origin: unknown): void => {
-    const message = encodeUpdateMessage(update);
-    for (const conn of this.#connections) if (conn !== origin) conn.send(message);
-    this.#ctx.persistence.appendUpdate(this.name, update);
-    this.#docBytes += update.byteLength;
-    if (++this.#logLength >= this.#ctx.compactAfterUpdates) this.#compact();
-    if (origin !== BUS_ORIGIN) this.#bus?.publish({ kind: 'update', payload: update });
-  };
-
   readonly #onAwareness = (
     { added, updated, removed }: { added: number[]; updated: number[]; removed: number[] },
     origin: unknown,
@@ -431,16 +439,29 @@ export class Room {
       for (const id of updated) origin.awarenessClients.add(id);
       for (const id of removed) origin.awarenessClients.delete(id);
     }
-    const update = encodeAwarenessUpdate(this.awareness, added.concat(updated, removed));
-    const message = encodeAwarenessMessage(update);
-    for (const conn of this.#connections) if (conn !== origin) conn.send(message);
-    if (origin !== BUS_ORIGIN) this.#bus?.publish({ kind: 'awareness', payload: update });
+    this.#fanout.awarenessChange(added.concat(updated, removed), origin);
+  };
+
+  /** After the fan-out sent a (merged) update: store it and pass it to the other nodes. */
+  readonly #afterUpdate = (update: Uint8Array, soleOrigin: unknown): void => {
+    this.#ctx.persistence.appendUpdate(this.name, update);
+    this.#docBytes += update.byteLength;
+    if (++this.#logLength >= this.#ctx.compactAfterUpdates) this.#compact();
+    if (soleOrigin !== BUS_ORIGIN) this.#bus?.publish({ kind: 'update', payload: update });
+  };
+
+  readonly #afterAwareness = (update: Uint8Array, soleOrigin: unknown): void => {
+    if (soleOrigin !== BUS_ORIGIN) this.#bus?.publish({ kind: 'awareness', payload: update });
   };
 
   readonly #onBus = (message: BusMessage): void => {
     if (this.#state !== 'ready') return;
-    if (message.kind === 'update') Y.applyUpdate(this.doc, message.payload, BUS_ORIGIN);
-    else applyAwarenessUpdate(this.awareness, message.payload, BUS_ORIGIN);
+    if (message.kind === 'update') {
+      Y.applyUpdate(this.doc, message.payload, BUS_ORIGIN);
+      this.#fanout.update(message.payload, BUS_ORIGIN);
+    } else {
+      applyAwarenessUpdate(this.awareness, message.payload, BUS_ORIGIN);
+    }
   };
 
   #compact(): void {
@@ -472,6 +493,7 @@ export class Room {
 
   /** Queues the final compaction of a room that is about to be dropped at shutdown. */
   prepareShutdown(): void {
+    this.#fanout.flush();
     if (this.#state === 'ready' && this.#logLength > 0) this.#compact();
   }
 
@@ -488,6 +510,7 @@ export class Room {
   async #unload(): Promise<void> {
     this.#idleTimer = null;
     if (this.#connections.size > 0 || this.#state !== 'ready') return;
+    this.#fanout.flush();
     if (this.#logLength > 0) this.#compact();
     try {
       await this.#ctx.persistence.flush();
@@ -507,6 +530,7 @@ export class Room {
     this.#idleTimer = null;
     this.#bus?.leave();
     this.#bus = null;
+    this.#fanout.dispose();
     this.awareness.destroy();
     this.doc.destroy();
     this.#ctx.onGone(this);

@@ -18,6 +18,7 @@ export type GatewayConfig = Pick<
   Config,
   | 'maxPayloadBytes'
   | 'pingIntervalMs'
+  | 'compression'
   | 'compressionThreshold'
   | 'allowedOrigins'
   | 'maxConnectionsPerIp'
@@ -97,7 +98,7 @@ export class Gateway {
     this.#wss = new WebSocketServer({
       noServer: true,
       maxPayload: config.maxPayloadBytes,
-      perMessageDeflate: { threshold: config.compressionThreshold },
+      perMessageDeflate: config.compression ? { threshold: config.compressionThreshold } : false,
       handleProtocols: (offered) => (offered.has(SUBPROTOCOL) ? SUBPROTOCOL : false),
     });
     this.#heartbeat = new Heartbeat(this.#wss.clients, config.pingIntervalMs);
