@@ -4,7 +4,6 @@ import {
   encodeSyncStep1,
   encodeUpdateMessage,
   FATAL_CLOSE_CODES,
-  parseServerMessage,
   SUBPROTOCOL,
   TOKEN_PROTOCOL_PREFIX,
   type ActivityEntry,
@@ -152,7 +151,7 @@ export class RoomHandle extends ObservableV2<RoomEvents> {
     this.#name = options.name;
     this.#token = options.token;
     this.#backoff = { ...DEFAULT_BACKOFF, ...options.backoff };
-    this.#historyLimit = options.historyLimit ?? 5_000;
+    this.#historyLimit = options.historyLimit ?? 1_000;
     this.doc.on('update', this.#onDocUpdate);
     this.awareness.on('update', this.#onAwarenessUpdate);
     if (typeof window !== 'undefined') window.addEventListener('online', this.#retryNow);
@@ -417,9 +416,16 @@ export class RoomHandle extends ObservableV2<RoomEvents> {
   #onMessage(ws: WebSocket, data: ArrayBuffer | string): void {
     if (ws !== this.#ws) return;
     if (typeof data === 'string') {
-      const parsed = parseServerMessage(data);
-      if (parsed.ok) this.#onControl(parsed.message);
-      else this.emit('error', [{ code: 'bad_server_message', message: parsed.error }]);
+      // The server validates what it receives and builds what it sends from the protocol's
+      // types, so the client parses without re-validating each message (80k/s in a busy room).
+      let message: ServerMessage;
+      try {
+        message = JSON.parse(data) as ServerMessage;
+      } catch {
+        this.emit('error', [{ code: 'bad_server_message', message: 'a control frame was not JSON' }]);
+        return;
+      }
+      this.#onControl(message);
       return;
     }
     const result = applyYMessage(new Uint8Array(data), { doc: this.doc, awareness: this.awareness, origin: this });
@@ -522,9 +528,12 @@ export class RoomHandle extends ObservableV2<RoomEvents> {
   }
 
   #onChat(message: ChatMessage): void {
-    const index = this.#outbox.findIndex((item) => item.kind === 'chat' && item.id === message.id);
-    if (index >= 0) this.#outbox.splice(index, 1);
-    const known = this.#chat.some((m) => m.seq === message.seq);
+    if (this.#outbox.length > 0) {
+      const index = this.#outbox.findIndex((item) => item.kind === 'chat' && item.id === message.id);
+      if (index >= 0) this.#outbox.splice(index, 1);
+    }
+    const newest = this.#chat.at(-1)?.seq ?? 0;
+    const known = message.seq <= newest && this.#chat.some((m) => m.seq === message.seq);
     this.#addChat([message]);
     if (!known) this.emit('chat', [message]);
   }

@@ -1,4 +1,4 @@
-import { SUBPROTOCOL } from '@tandem/protocol';
+import { parseServerMessage, SUBPROTOCOL } from '@tandem/protocol';
 import { describe, expect, it } from 'vitest';
 import { controlMessages, member, next, rawSocket, startServer, until } from './helpers.js';
 
@@ -106,5 +106,31 @@ describe('control channel', () => {
     ]);
     expect(received[2]?.message).toMatch(/name must not be empty/);
     expect(ws.readyState).toBe(ws.OPEN);
+  });
+});
+
+describe('server messages', () => {
+  it('match the protocol schema (the SDK relies on it and does not re-validate)', async () => {
+    const server = await startServer();
+    const watcher = await rawSocket(server.wsUrl, 'schema', SUBPROTOCOL);
+    const frames: string[] = [];
+    watcher.on('message', (data, isBinary) => !isBinary && frames.push(data.toString()));
+    watcher.send(JSON.stringify({ type: 'join', name: 'Watcher' }));
+    const alice = await member(server.wsUrl, 'schema', 'Alice');
+    alice.sendChat('hello');
+    alice.setTyping(true);
+    alice.sendEvent('ping', { n: [1, 2] });
+    alice.setName('Alicia');
+    watcher.send(JSON.stringify({ type: 'resume', chatSeq: 0, activitySeq: 0 }));
+    watcher.send(JSON.stringify({ type: 'nonsense' }));
+    alice.close();
+    await until(() => frames.some((f) => f.includes('"leave"')) && frames.some((f) => f.includes('resumed')), 'a full conversation');
+    const kinds = new Set<string>();
+    for (const frame of frames) {
+      const parsed = parseServerMessage(frame);
+      expect(parsed, frame).toMatchObject({ ok: true });
+      if (parsed.ok) kinds.add(parsed.message.type);
+    }
+    expect([...kinds].sort()).toEqual(['activity', 'chat', 'error', 'event', 'members', 'resumed', 'typing', 'welcome']);
   });
 });

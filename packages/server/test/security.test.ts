@@ -157,8 +157,11 @@ describe('JWT authentication', () => {
   it('warns before the token expires, closes with 1008 when it does, and keeps a connection that re-authenticates', async () => {
     const server = await startServer(jwtConfig);
     const short = await token({ rooms: { '*': 'write' } }, { expiresIn: '2s' });
-    const ws = await rawSocket(server.wsUrl, `doc?token=${short}`, SUBPROTOCOL);
+    // Listen before the socket opens: the warning is due at once and may arrive with the handshake.
+    const ws = new WebSocket(`${server.wsUrl}/ws/doc?token=${short}`, SUBPROTOCOL);
+    onCleanup(() => ws.terminate());
     const received = controlMessages(ws);
+    await new Promise((resolve) => ws.once('open', resolve));
     joinAs(ws, 'Brief');
     await until(() => received.some((m) => m.code === 'token_expiring'), 'the expiry warning');
     const closed = closeEvent(ws);
