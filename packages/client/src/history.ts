@@ -1,10 +1,15 @@
-/** Inserts entries into a list kept sorted by `seq`, skipping seqs already present. */
-export function mergeBySeq<T extends { seq: number }>(list: readonly T[], entries: readonly T[], keep: number): T[] {
-  if (entries.length === 0) return list as T[];
-  // The common case, a live message newer than everything held: append without sorting.
+/**
+ * Inserts entries into a list kept sorted by `seq`, skipping seqs already present, keeping about
+ * the newest `keep`. Returns the list: the same array, appended to in place, in the common case
+ * of one live message newer than everything held (no copy per message in a busy room).
+ */
+export function mergeBySeq<T extends { seq: number }>(list: T[], entries: readonly T[], keep: number): T[] {
+  if (entries.length === 0) return list;
   if (entries.length === 1 && (list.length === 0 || entries[0]!.seq > list.at(-1)!.seq)) {
-    const appended = [...list, entries[0]!];
-    return appended.length > keep ? appended.slice(appended.length - keep) : appended;
+    list.push(entries[0]!);
+    // Trimmed in steps so the cost of dropping old entries is spread over many appends.
+    if (list.length > keep * 1.5) list.splice(0, list.length - keep);
+    return list;
   }
   const bySeq = new Map<number, T>();
   for (const entry of list) bySeq.set(entry.seq, entry);

@@ -173,9 +173,11 @@ export class RoomHandle extends ObservableV2<RoomEvents> {
   get members(): Member[] {
     return [...this.#members.values()];
   }
+  /** The chat so far, oldest first (a live view: copy it to keep it). */
   get chat(): readonly ChatMessage[] {
     return this.#chat;
   }
+  /** The activity so far, oldest first (a live view: copy it to keep it). */
   get activity(): readonly ActivityEntry[] {
     return this.#activity;
   }
@@ -193,9 +195,10 @@ export class RoomHandle extends ObservableV2<RoomEvents> {
       me: this.#me,
       rights: this.#rights,
       members: this.members,
-      chat: this.#chat,
+      // Copies: the handle appends to its own lists in place.
+      chat: this.#chat.slice(),
       pendingChat: this.pendingChat,
-      activity: this.#activity,
+      activity: this.#activity.slice(),
       typing: [...this.#typing.values()].map((t) => t.member),
     };
     return this.#snapshot;

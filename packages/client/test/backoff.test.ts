@@ -20,7 +20,7 @@ describe('history merging', () => {
 
   it('merges by seq without duplicates and keeps the newest entries', () => {
     expect(mergeBySeq([e(1), e(3)], [e(2), e(3), e(4)], 10).map((x) => x.seq)).toEqual([1, 2, 3, 4]);
-    expect(mergeBySeq([e(1), e(2)], [e(3)], 2).map((x) => x.seq)).toEqual([2, 3]);
+    expect(mergeBySeq([e(1), e(2), e(3)], [e(0), e(4)], 2).map((x) => x.seq)).toEqual([3, 4]);
   });
 
   it('finds how far a log is complete', () => {
@@ -38,7 +38,7 @@ describe('history merging fast paths', () => {
     const merged = mergeBySeq(list, [e(3)], 10);
     expect(merged.map((x) => x.seq)).toEqual([1, 2, 3]);
     expect(contiguousSeq(merged, 2)).toBe(3);
-    expect(mergeBySeq(merged, [e(4)], 3).map((x) => x.seq)).toEqual([2, 3, 4]);
+    expect(mergeBySeq([e(1), e(2), e(3), e(4)], [e(5)], 3).map((x) => x.seq)).toEqual([3, 4, 5]);
   });
 
   it('does not advance over a gap', () => {
