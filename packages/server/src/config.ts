@@ -47,6 +47,7 @@ const ConfigSchema = z
   rateLimitCloseAfterMs: int(100, 600_000).default(5_000),
   maxDocumentBytes: int(1024, 1024 * 1024 * 1024).default(32 * 1024 * 1024),
   maxPendingBytes: int(1024, 1024 * 1024 * 1024).default(8 * 1024 * 1024),
+  maxBufferedBytes: int(1024, 1024 * 1024 * 1024).default(16 * 1024 * 1024),
 }).superRefine((config, ctx) => {
   if ((config.tlsCert === undefined) !== (config.tlsKey === undefined)) {
     ctx.addIssue({ code: 'custom', path: ['tlsKey'], message: 'TLS needs both --tls-cert and --tls-key' });
@@ -92,6 +93,7 @@ const SOURCES = {
   rateLimitCloseAfterMs: ['rate-limit-close-after', 'RATE_LIMIT_CLOSE_AFTER_MS'],
   maxDocumentBytes: ['max-document-bytes', 'MAX_DOCUMENT_BYTES'],
   maxPendingBytes: ['max-pending-bytes', 'MAX_PENDING_BYTES'],
+  maxBufferedBytes: ['max-buffered-bytes', 'MAX_BUFFERED_BYTES'],
 } as const satisfies Record<keyof Config, readonly [string, string]>;
 
 export class ConfigError extends Error {

@@ -291,3 +291,18 @@ describe('document API with authentication', () => {
     expect((await api('', reader, { title: 'Mine' })).status).toBe(403);
   });
 });
+
+describe('slow consumers', () => {
+  it('drops a client that stops reading once too much is queued for it, and keeps serving the others', async () => {
+    const server = await startServer({ maxBufferedBytes: 256 * 1024, bytesPerSecond: 64 * 1024 * 1024 });
+    const writer = await member(server.wsUrl, 'slow', 'Writer');
+    const reader = await member(server.wsUrl, 'slow', 'Reader');
+    const sleeper = await rawSocket(server.wsUrl, 'slow');
+    // Stop reading from the socket: the kernel buffers fill, then the server's queue grows.
+    (sleeper as unknown as { _socket: { pause(): void } })._socket.pause();
+    const chunk = 'x'.repeat(100_000);
+    for (let i = 0; i < 120; i++) writer.doc.getText('t').insert(0, chunk);
+    await until(() => server.registry.get('slow')?.connectionCount === 2, 'the sleeping client dropped', 15_000);
+    await until(() => reader.doc.getText('t').length === 120 * chunk.length, 'everything at the reading client', 15_000);
+  });
+});

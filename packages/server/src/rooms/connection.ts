@@ -26,8 +26,11 @@ export class Connection {
   closed = false;
   #expiryTimers: NodeJS.Timeout[] = [];
 
-  constructor(socket: PeerSocket, identity: Identity, rights: Rights) {
+  readonly #maxBufferedBytes: number;
+
+  constructor(socket: PeerSocket, identity: Identity, rights: Rights, maxBufferedBytes: number) {
     this.socket = socket;
+    this.#maxBufferedBytes = maxBufferedBytes;
     this.control = socket.protocol !== '';
     this.identity = identity;
     this.rights = rights;
@@ -35,7 +38,17 @@ export class Connection {
   }
 
   send(data: Uint8Array | string): void {
-    if (!this.closed) this.socket.send(data);
+    if (this.closed) return;
+    // A client that stops reading would make the server hold everything sent to it. It is
+    // dropped instead (it would not read a close frame either); on reconnect the sync exchange
+    // brings it up to date.
+    if (this.socket.bufferedAmount > this.#maxBufferedBytes) {
+      this.closed = true;
+      this.dispose();
+      this.socket.terminate();
+      return;
+    }
+    this.socket.send(data);
   }
 
   sendJson(message: ServerMessage): void {

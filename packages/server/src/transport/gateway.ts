@@ -28,6 +28,7 @@ export type GatewayConfig = Pick<
   | 'bytesPerSecond'
   | 'rateLimitCloseAfterMs'
   | 'maxPendingBytes'
+  | 'maxBufferedBytes'
 >;
 
 export interface GatewayOptions {
@@ -186,7 +187,7 @@ export class Gateway {
   #accept(ws: WebSocket, roomName: string, ip: string, identity: Identity, rights: Rights): void {
     const { registry, log, config } = this.#options;
     this.#heartbeat.track(ws);
-    const conn = new Connection(new WsSocket(ws), identity, rights);
+    const conn = new Connection(new WsSocket(ws), identity, rights, config.maxBufferedBytes);
     const room = registry.attach(roomName, conn);
     const throttle = new Throttle(
       ws,

@@ -9,4 +9,6 @@ export interface PeerSocket {
   readonly bufferedAmount: number;
   send(data: Uint8Array | string): void;
   close(code: number, reason: string): void;
+  /** Drops the connection without a close handshake (for a peer that no longer reads). */
+  terminate(): void;
 }

@@ -26,4 +26,8 @@ export class WsSocket implements PeerSocket {
     this.#ws.resume();
     this.#ws.close(code, reason);
   }
+
+  terminate(): void {
+    this.#ws.terminate();
+  }
 }
