@@ -66,10 +66,6 @@ export class WriteBehind {
     this.#room(room).compact = snapshot;
   }
 
-  get pendingRooms(): number {
-    return this.#pending.size;
-  }
-
   /** Commits everything queued so far; resolves once it is in storage. */
   flush(): Promise<void> {
     if (this.#timer) {
