@@ -135,14 +135,14 @@ function chunks<T>(items: T[], count: number): T[][] {
 type TypingResult = { histograms: HistogramData[]; deliveries: number[]; expectedLength: number; complete: number; clients: number; hashes: number[] };
 
 /** W1, W2, W6: writers insert one character at a time; everyone observes. */
-async function typingCase(target: Target, clients: number, writers: number, steps: Step[], workerCount: number) {
+async function typingCase(target: Target, clients: number, writers: number, steps: Step[], workerCount: number, observers: 'full' | 'light' = 'full') {
   return session(target, workerCount, async ({ server, workers, base }) => {
     const all = Array.from({ length: clients }, (_, i) => ({ room: 'typing', writer: i < writers ? i : null, name: `user-${i}` }));
     const shares = chunks(all, workers.length);
     const setupStarted = now();
     await Promise.all(
       workers.map((worker, i) => {
-        const spec: WorkerSpec = { workload: 'typing', kind: target.client as never, base, clients: shares[i]!, writers, steps, drainMs: 5_000 };
+        const spec: WorkerSpec = { workload: 'typing', kind: target.client as never, base, clients: shares[i]!, writers, steps, drainMs: 5_000, observers };
         worker.send({ type: 'setup', spec } satisfies ToWorker);
         return next(worker, ['ready'], 'clients to connect');
       }),
@@ -299,7 +299,7 @@ function cases(): Case[] {
   add('W4', `${sizes.w4.updates} updates`, DOC_TARGETS.filter((id) => id !== 'relay'), largeDocCase);
   add('W5', `N=${sizes.w5.members}`, ['tandem-sdk', 'socketio'], chatCase);
   const w6 = sizes.w6;
-  add('W6', `N=${w6.clients}`, DOC_TARGETS, (t) => typingCase(t, w6.clients, w6.writers, [{ rate: w6.rate, seconds: w6.seconds }], w6.workers));
+  add('W6', `N=${w6.clients}`, DOC_TARGETS, (t) => typingCase(t, w6.clients, w6.writers, [{ rate: w6.rate, seconds: w6.seconds }], w6.workers, w6.observers));
   return list;
 }
 

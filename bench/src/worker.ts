@@ -5,10 +5,21 @@
 import * as Y from 'yjs';
 import { openChatClient, openDocClient, type ChatClient, type ClientKind, type DocClient } from './lib/clients.js';
 import { Histogram, now } from './lib/histogram.js';
+import { openObserver } from './lib/observers.js';
 import { durationMs, insertsInStep, insertsPerWriter, insertTime, stepOf, WRITER_ID, type Step } from './lib/schedule.js';
 
 export type WorkerSpec =
-  | { workload: 'typing'; kind: ClientKind; base: string; clients: Array<{ room: string; writer: number | null; name: string }>; writers: number; steps: Step[]; drainMs: number }
+  | {
+      workload: 'typing';
+      kind: ClientKind;
+      base: string;
+      clients: Array<{ room: string; writer: number | null; name: string }>;
+      writers: number;
+      steps: Step[];
+      drainMs: number;
+      /** 'light': members that do not write are light observers (see lib/observers.ts). */
+      observers: 'full' | 'light';
+    }
   | { workload: 'idle'; kind: ClientKind; base: string; clients: Array<{ room: string; name: string }>; concurrency: number }
   | { workload: 'largeDoc'; kind: ClientKind; base: string; room: string; updates: number; charsPerUpdate: number; joiners: number }
   | { workload: 'chat'; kind: 'tandem' | 'socketio'; base: string; room: string; members: Array<{ name: string; sender: number | null }>; senders: number; steps: Step[]; drainMs: number };
@@ -46,24 +57,33 @@ function fnv(text: string): number {
   return hash >>> 0;
 }
 
-async function typing(spec: Extract<WorkerSpec, { workload: 'typing' }>, clients: DocClient[], t0: number) {
+/** Receives updates from every full client and light observer of this process. */
+type UpdateSink = (update: Uint8Array) => number;
+
+async function typing(spec: Extract<WorkerSpec, { workload: 'typing' }>, clients: Array<DocClient | null>, observed: ObservedCounts, t0: number) {
   const { steps, writers } = spec;
   const histograms = steps.map(() => new Histogram());
   const deliveries = steps.map(() => 0);
-  for (const client of clients) {
-    client.doc.on('update', (update: Uint8Array, origin: unknown) => {
-      if (origin === null) return; // this client's own insert
-      const at = now();
-      const { from, to } = Y.parseUpdateMeta(update);
-      for (const [id, start] of from) {
-        const w = id - WRITER_ID;
-        if (w < 0 || w >= writers) continue;
-        for (let k = start; k < to.get(id)!; k++) {
-          const s = stepOf(steps, k);
-          histograms[s]!.record(at - (t0 + insertTime(steps, writers, w, k)));
-          deliveries[s]!++;
-        }
+  // Counts the writers' inserts in an update and records their latency.
+  sink = (update) => {
+    const at = now();
+    const { from, to } = Y.parseUpdateMeta(update);
+    let inserts = 0;
+    for (const [id, start] of from) {
+      const w = id - WRITER_ID;
+      if (w < 0 || w >= writers) continue;
+      for (let k = start; k < to.get(id)!; k++) {
+        const s = stepOf(steps, k);
+        histograms[s]!.record(at - (t0 + insertTime(steps, writers, w, k)));
+        deliveries[s]!++;
+        inserts++;
       }
+    }
+    return inserts;
+  };
+  for (const client of clients) {
+    client?.doc.on('update', (update: Uint8Array, origin: unknown) => {
+      if (origin !== null) sink(update); // null: this client's own insert
     });
   }
   const perWriter = insertsPerWriter(steps);
@@ -79,16 +99,19 @@ async function typing(spec: Extract<WorkerSpec, { workload: 'typing' }>, clients
   );
   await sleepUntil(t0 + durationMs(steps));
   const expected = perWriter * writers;
+  const full = clients.filter((c): c is DocClient => c !== null);
+  const done = () => full.every((c) => c.doc.getText('t').length === expected) && observed.counts.every((n) => n >= expected);
   const deadline = now() + spec.drainMs;
-  while (now() < deadline && clients.some((c) => c.doc.getText('t').length < expected)) await sleepUntil(now() + 50);
-  const lengths = clients.map((c) => c.doc.getText('t').length);
+  while (now() < deadline && !done()) await sleepUntil(now() + 50);
+  const complete = full.filter((c) => c.doc.getText('t').length === expected).length + observed.counts.filter((n) => n === expected).length;
   return {
     histograms: histograms.map((h) => h.toJSON()),
     deliveries,
     expectedLength: expected,
-    complete: lengths.filter((length) => length === expected).length,
+    complete,
     clients: clients.length,
-    hashes: [...new Set(clients.map((c) => fnv(c.doc.getText('t').toString())))],
+    // Light observers keep no text: convergence is checked on the full clients.
+    hashes: [...new Set(full.map((c) => fnv(c.doc.getText('t').toString())))],
   };
 }
 
@@ -148,7 +171,15 @@ async function chat(spec: Extract<WorkerSpec, { workload: 'chat' }>, members: Ch
 }
 
 let spec: WorkerSpec;
-let docClients: DocClient[] = [];
+/** Full clients; null where a light observer stands instead. */
+let docClients: Array<DocClient | null> = [];
+/** Inserts each light observer has seen. */
+interface ObservedCounts {
+  counts: number[];
+}
+const observed: ObservedCounts = { counts: [] };
+/** Where updates go; nothing is counted before the run starts. */
+let sink: UpdateSink = () => 0;
 let chatClients: ChatClient[] = [];
 
 process.on('message', (message: ToWorker) => {
@@ -163,6 +194,12 @@ process.on('message', (message: ToWorker) => {
           const { room, name } = s.clients[i]!;
           const writer = s.workload === 'typing' ? s.clients[i]!.writer : null;
           const begun = now();
+          if (s.workload === 'typing' && s.observers === 'light' && writer === null) {
+            const index = observed.counts.push(0) - 1;
+            await openObserver(s.kind, s.base, room, name, (update) => void (observed.counts[index]! += sink(update))).synced;
+            connectTimes.record(now() - begun);
+            return null;
+          }
           const client = openDocClient(s.kind, s.base, room, { name, ...(writer === null ? {} : { clientId: WRITER_ID + writer }) });
           await client.synced;
           connectTimes.record(now() - begun);
@@ -173,8 +210,9 @@ process.on('message', (message: ToWorker) => {
           return;
         }
       } else if (spec.workload === 'largeDoc') {
-        docClients = [openDocClient(spec.kind, spec.base, spec.room, { name: 'builder' }), openDocClient(spec.kind, spec.base, spec.room, { name: 'probe' })];
-        await Promise.all(docClients.map((c) => c.synced));
+        const pair = [openDocClient(spec.kind, spec.base, spec.room, { name: 'builder' }), openDocClient(spec.kind, spec.base, spec.room, { name: 'probe' })];
+        await Promise.all(pair.map((c) => c.synced));
+        docClients = pair;
       } else {
         const s = spec;
         chatClients = await inBatches(s.members.length, 50, async (i) => {
@@ -186,7 +224,7 @@ process.on('message', (message: ToWorker) => {
       send({ type: 'ready', setupMs: now() - started });
     } else if (message.type === 'go') {
       let result: Record<string, unknown>;
-      if (spec.workload === 'typing') result = await typing(spec, docClients, message.t0);
+      if (spec.workload === 'typing') result = await typing(spec, docClients, observed, message.t0);
       else if (spec.workload === 'largeDoc') result = await largeDoc(spec, docClients[0]!, docClients[1]!);
       else if (spec.workload === 'chat') result = await chat(spec, chatClients, message.t0);
       else throw new Error(`nothing to run for ${spec.workload}`);

@@ -7,7 +7,8 @@ export interface Sizes {
   w3: { clients: number; rooms: number; workers: number };
   w4: { updates: number; charsPerUpdate: number; joiners: number };
   w5: { members: number; senders: number; steps: Step[]; workers: number };
-  w6: { clients: number; writers: number; rate: number; seconds: number; workers: number };
+  /** observers 'light': the members that only read are light observers (lib/observers.ts). */
+  w6: { clients: number; writers: number; rate: number; seconds: number; workers: number; observers: 'full' | 'light' };
 }
 
 export const FULL: Sizes = {
@@ -16,7 +17,7 @@ export const FULL: Sizes = {
   w3: { clients: 2000, rooms: 100, workers: 4 },
   w4: { updates: 20_000, charsPerUpdate: 10, joiners: 20 },
   w5: { members: 200, senders: 5, steps: [50, 100, 200, 400].map((rate) => ({ rate, seconds: 3 })), workers: 2 },
-  w6: { clients: 1000, writers: 5, rate: 10, seconds: 10, workers: 4 },
+  w6: { clients: 1000, writers: 5, rate: 10, seconds: 10, workers: 2, observers: 'light' },
 };
 
 export const SMOKE: Sizes = {
@@ -25,5 +26,5 @@ export const SMOKE: Sizes = {
   w3: { clients: 20, rooms: 4, workers: 2 },
   w4: { updates: 200, charsPerUpdate: 10, joiners: 2 },
   w5: { members: 6, senders: 2, steps: [{ rate: 10, seconds: 1 }], workers: 2 },
-  w6: { clients: 12, writers: 2, rate: 10, seconds: 1, workers: 2 },
+  w6: { clients: 12, writers: 2, rate: 10, seconds: 1, workers: 2, observers: 'light' },
 };

@@ -50,6 +50,11 @@ export interface YMessageTarget {
    * reason refuses it and nothing is applied. Without it every update is applied.
    */
   admitUpdate?: (update: Uint8Array) => string | null;
+  /**
+   * What the document holds beyond a state vector (the answer to sync step 1); the server passes
+   * one that caches the whole document for fresh clients. Defaults to Y.encodeStateAsUpdate.
+   */
+  stateAsUpdate?: (stateVector: Uint8Array) => Uint8Array;
 }
 
 export type YMessageResult =
@@ -82,7 +87,8 @@ function applySyncMessage(decoder: decoding.Decoder, target: YMessageTarget): YM
     }
     const encoder = encoding.createEncoder();
     encoding.writeVarUint(encoder, YMessageType.sync);
-    syncProtocol.writeSyncStep2(encoder, target.doc, payload);
+    encoding.writeVarUint(encoder, syncProtocol.messageYjsSyncStep2);
+    encoding.writeVarUint8Array(encoder, target.stateAsUpdate?.(payload) ?? Y.encodeStateAsUpdate(target.doc, payload));
     return { kind: 'sync', step: 'step1', reply: encoding.toUint8Array(encoder) };
   }
   const step = syncType === syncProtocol.messageYjsSyncStep2 ? 'step2' : syncType === syncProtocol.messageYjsUpdate ? 'update' : null;

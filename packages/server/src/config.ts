@@ -17,6 +17,8 @@ const ConfigSchema = z
   roomIdleMs: int(0, 3_600_000).default(5_000),
   flushIntervalMs: int(1, 10_000).default(50),
   compactAfterUpdates: int(1, 1_000_000).default(500),
+  /** A busy room sends its batched updates at most this often (see rooms/fanout.ts). */
+  fanoutIntervalMs: int(0, 1_000).default(5),
   maxPayloadBytes: int(1024, 256 * 1024 * 1024).default(1024 * 1024),
   /**
    * permessage-deflate is off by default: ws compresses a broadcast once per recipient and keeps
@@ -71,6 +73,7 @@ const SOURCES = {
   roomIdleMs: ['room-idle', 'ROOM_IDLE_MS'],
   flushIntervalMs: ['flush-interval', 'FLUSH_INTERVAL_MS'],
   compactAfterUpdates: ['compact-after', 'COMPACT_AFTER_UPDATES'],
+  fanoutIntervalMs: ['fanout-interval', 'FANOUT_INTERVAL_MS'],
   maxPayloadBytes: ['max-payload', 'MAX_PAYLOAD_BYTES'],
   compression: ['compression', 'COMPRESSION'],
   compressionThreshold: ['compression-threshold', 'COMPRESSION_THRESHOLD'],

@@ -58,6 +58,7 @@ export async function startTandem(config: Config, options: StartOptions = {}): P
     bus,
     log,
     compactAfterUpdates: config.compactAfterUpdates,
+    fanoutIntervalMs: config.fanoutIntervalMs,
     idleMs: config.roomIdleMs,
   });
   const tls = config.tlsCert && config.tlsKey ? { cert: readFileSync(config.tlsCert), key: readFileSync(config.tlsKey) } : null;

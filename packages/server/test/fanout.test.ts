@@ -47,4 +47,34 @@ describe('fan-out', () => {
     await until(() => bob.doc.getText('t').toString() === 'a', 'the keystroke at Bob');
     expect(performance.now() - started).toBeLessThan(1_000);
   });
+
+  it('batches a busy room per FANOUT_INTERVAL_MS, and does not hold back updates spaced further apart', async () => {
+    const server = await startServer({ fanoutIntervalMs: 40 });
+    const observer = await rawSocket(server.wsUrl, 'paced');
+    const received = updateFrames(observer);
+    const sender = await rawSocket(server.wsUrl, 'paced');
+    const doc = new Y.Doc();
+    const updates: Uint8Array[] = [];
+    doc.on('update', (update: Uint8Array) => updates.push(update));
+    const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+    // 40 updates, one every 2 ms: each event-loop turn sees one, so only the interval batches them.
+    for (let i = 0; i < 40; i++) {
+      doc.getText('t').insert(i, 'x');
+      sender.send(encodeUpdateMessage(updates.at(-1)!));
+      await sleep(2);
+    }
+    await until(() => server.registry.get('paced')?.doc.getText('t').length === 40, 'all applied');
+    await sleep(100);
+    const busyFrames = received.count;
+    expect(busyFrames).toBeGreaterThan(0);
+    expect(busyFrames).toBeLessThan(20);
+    // A lone update after a quiet spell goes out at once, not an interval later.
+    await sleep(100);
+    doc.getText('t').insert(0, 'y');
+    const sent = performance.now();
+    sender.send(encodeUpdateMessage(updates.at(-1)!));
+    await until(() => received.count === busyFrames + 1, 'the lone update');
+    expect(performance.now() - sent).toBeLessThan(30);
+  });
 });
+

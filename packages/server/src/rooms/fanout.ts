@@ -18,8 +18,9 @@ export interface FanoutSinks {
 
 /**
  * Sends a room's document updates and awareness changes to its connections, coalesced per
- * event-loop turn: everything applied while one batch of socket reads is handled goes out as
- * few frames, each encoded once and sent to every connection as the same buffer. A burst
+ * event-loop turn (and, in a busy room, per interval): everything applied while one batch of
+ * socket reads is handled goes out as few frames, each encoded once and sent to every
+ * connection as the same buffer. A burst
  * becomes a handful of merged updates instead of one frame per keystroke per member, and
  * presence changes cannot multiply into N² frames. A frame is not sent back to a connection
  * that alone produced everything in it.
@@ -31,10 +32,21 @@ export class Fanout {
   #updates: Array<{ update: Uint8Array; origin: unknown }> = [];
   #awarenessClients = new Set<number>();
   #awarenessOrigins = new Set<unknown>();
-  #scheduled: NodeJS.Immediate | null = null;
+  #immediate: NodeJS.Immediate | null = null;
+  #timer: NodeJS.Timeout | null = null;
+  /** performance.now() before which the next flush waits. */
+  #nextFlushAt = 0;
+  readonly #intervalMs: number;
 
-  constructor(connections: ReadonlySet<Connection>, awareness: Awareness, sinks: FanoutSinks) {
+  /**
+   * `intervalMs`: the shortest time between two flushes. A room whose updates are further apart
+   * sends each at once (at the end of the event-loop turn); a busy room batches what arrives in
+   * that time into one frame, so the frames sent, and the CPU they cost (mostly the writev
+   * system call per recipient), stop growing with the rate of updates.
+   */
+  constructor(connections: ReadonlySet<Connection>, awareness: Awareness, intervalMs: number, sinks: FanoutSinks) {
     this.#connections = connections;
+    this.#intervalMs = intervalMs;
     this.#awareness = awareness;
     this.#sinks = sinks;
   }
@@ -51,15 +63,24 @@ export class Fanout {
   }
 
   #schedule(): void {
+    if (this.#immediate || this.#timer) return;
     // setImmediate runs once the current poll phase is done: frames read from every socket in
-    // this turn are in the batch, and nobody waits longer than that turn.
-    this.#scheduled ??= setImmediate(this.flush);
+    // this turn are in the batch, and nobody waits longer than that turn unless the room is busy.
+    const wait = this.#nextFlushAt - performance.now();
+    if (wait > 0) this.#timer = setTimeout(this.flush, wait);
+    else this.#immediate = setImmediate(this.flush);
+  }
+
+  #cancel(): void {
+    if (this.#immediate) clearImmediate(this.#immediate);
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#immediate = this.#timer = null;
   }
 
   /** Sends everything pending now. */
   readonly flush = (): void => {
-    if (this.#scheduled) clearImmediate(this.#scheduled);
-    this.#scheduled = null;
+    this.#cancel();
+    this.#nextFlushAt = performance.now() + this.#intervalMs;
     const updates = this.#updates;
     this.#updates = [];
     for (let i = 0; i < updates.length; i += MERGE_GROUP) {
@@ -85,8 +106,7 @@ export class Fanout {
   }
 
   dispose(): void {
-    if (this.#scheduled) clearImmediate(this.#scheduled);
-    this.#scheduled = null;
+    this.#cancel();
     this.#updates = [];
     this.#awarenessClients.clear();
   }

@@ -15,6 +15,7 @@ export interface RegistryOptions {
   bus: Bus;
   log: Logger;
   compactAfterUpdates: number;
+  fanoutIntervalMs: number;
   idleMs: number;
 }
 

@@ -47,6 +47,7 @@ export interface RoomContext {
   log: Logger;
   authenticator: Authenticator;
   compactAfterUpdates: number;
+  fanoutIntervalMs: number;
   idleMs: number;
   maxDocumentBytes: number;
   maxPendingBytes: number;
@@ -77,10 +78,7 @@ export class Room {
   #state: RoomState = 'loading';
   readonly #ctx: RoomContext;
   readonly #connections = new Set<Connection>();
-  readonly #fanout = new Fanout(this.#connections, this.awareness, {
-    afterUpdate: (update, origin) => this.#afterUpdate(update, origin),
-    afterAwareness: (update, origin) => this.#afterAwareness(update, origin),
-  });
+  readonly #fanout: Fanout;
   #bus: BusChannel | null = null;
   #chat: ChatMessage[] = [];
   #activity: ActivityEntry[] = [];
@@ -90,13 +88,21 @@ export class Room {
   #logLength = 0;
   /** Size of the stored form of the document: exact after a snapshot, an upper bound between. */
   #docBytes = 0;
+  /** The whole document as one update, kept until the next change: fresh joiners and snapshots share it. */
+  #wholeState: Uint8Array | null = null;
   #idleTimer: NodeJS.Timeout | null = null;
 
   constructor(name: string, ctx: RoomContext) {
     this.name = name;
     this.#ctx = ctx;
+    this.#fanout = new Fanout(this.#connections, this.awareness, ctx.fanoutIntervalMs, {
+      afterUpdate: (update, origin) => this.#afterUpdate(update, origin),
+      afterAwareness: (update, origin) => this.#afterAwareness(update, origin),
+    });
     // Presence is owned by clients; the server holds no awareness state of its own.
     this.awareness.setLocalState(null);
+    // Cheap, unlike an 'update' listener: Yjs encodes nothing for it.
+    this.doc.on('afterTransaction', () => (this.#wholeState = null));
     void this.#load();
   }
 
@@ -192,6 +198,7 @@ export class Room {
         doc: this.doc,
         awareness: this.awareness,
         origin: conn,
+        stateAsUpdate: this.#stateAsUpdate,
         admitUpdate: (update) => {
           const verdict = this.#admitUpdate(conn, update);
           changes = verdict.changes;
@@ -210,6 +217,16 @@ export class Room {
       this.#ctx.log.info({ room: this.name, conn: conn.id, reason: error.message }, 'malformed binary frame');
       conn.close(CloseCode.invalidPayload, error.message.slice(0, 120));
     }
+  }
+
+  /** What the document holds beyond a client's state vector; a fresh client's answer is cached. */
+  readonly #stateAsUpdate = (stateVector: Uint8Array): Uint8Array => {
+    const empty = stateVector.length === 1 && stateVector[0] === 0;
+    return empty ? this.#encodeWholeState() : Y.encodeStateAsUpdate(this.doc, stateVector);
+  };
+
+  #encodeWholeState(): Uint8Array {
+    return (this.#wholeState ??= Y.encodeStateAsUpdate(this.doc));
   }
 
   /** Checks an update before it is applied: well-formed, allowed for this member, within the size limit. */
@@ -467,7 +484,7 @@ export class Room {
   #compact(): void {
     this.#logLength = 0;
     this.#ctx.persistence.compact(this.name, () => {
-      const snapshot = Y.encodeStateAsUpdate(this.doc);
+      const snapshot = this.#encodeWholeState();
       this.#docBytes = snapshot.byteLength;
       return snapshot;
     });
