@@ -25,10 +25,13 @@ export interface Authenticator {
   verify(token: string | null): Promise<Identity>;
 }
 
+/** Every guest has this identity; it is never modified, so connections share it. */
+const GUEST: Identity = Object.freeze({ userId: null, name: null, grants: GUEST_GRANTS, expiresAt: null });
+
 export const guestAuthenticator: Authenticator = {
   mode: 'guest',
   async verify() {
-    return { userId: null, name: null, grants: GUEST_GRANTS, expiresAt: null };
+    return GUEST;
   },
 };
 

@@ -17,6 +17,7 @@ import {
   type ClientMessage,
   type Member,
   type ServerMessage,
+  type YMessageTarget,
 } from '@tandem/protocol';
 import { Awareness, applyAwarenessUpdate, removeAwarenessStates } from 'y-protocols/awareness';
 import * as Y from 'yjs';
@@ -90,11 +91,22 @@ export class Room {
   #docBytes = 0;
   /** The whole document as one update, kept until the next change: fresh joiners and snapshots share it. */
   #wholeState: Uint8Array | null = null;
+  /** Reused for every binary frame (each is handled synchronously), so none allocates one. */
+  readonly #target: YMessageTarget & { origin: Connection | null };
+  /** Set by #admitUpdate while a frame is handled: its update changes the document. */
+  #changes = false;
   #idleTimer: NodeJS.Timeout | null = null;
 
   constructor(name: string, ctx: RoomContext) {
     this.name = name;
     this.#ctx = ctx;
+    this.#target = {
+      doc: this.doc,
+      awareness: this.awareness,
+      origin: null,
+      stateAsUpdate: this.#stateAsUpdate,
+      admitUpdate: (update) => this.#admitUpdate(this.#target.origin!, update),
+    };
     this.#fanout = new Fanout(this.#connections, this.awareness, ctx.fanoutIntervalMs, {
       afterUpdate: (update, origin) => this.#afterUpdate(update, origin),
       afterAwareness: (update, origin) => this.#afterAwareness(update, origin),
@@ -192,23 +204,14 @@ export class Room {
   }
 
   #receiveBinary(conn: Connection, frame: Uint8Array): void {
-    let changes = false;
+    this.#target.origin = conn;
+    this.#changes = false;
     try {
-      const result = applyYMessage(frame, {
-        doc: this.doc,
-        awareness: this.awareness,
-        origin: conn,
-        stateAsUpdate: this.#stateAsUpdate,
-        admitUpdate: (update) => {
-          const verdict = this.#admitUpdate(conn, update);
-          changes = verdict.changes;
-          return verdict.refusal;
-        },
-      });
+      const result = applyYMessage(frame, this.#target);
       if (result.kind === 'sync') {
         if (result.refused) this.#refuseUpdate(conn, result.refused);
         else if (result.reply) conn.send(result.reply);
-        else if (result.update && changes) this.#fanout.update(result.update, conn);
+        else if (result.update && this.#changes) this.#fanout.update(result.update, conn);
       } else if (result.kind === 'queryAwareness') {
         conn.send(encodeAwarenessStates(this.awareness, [...this.awareness.getStates().keys()]));
       }
@@ -216,6 +219,8 @@ export class Room {
       if (!(error instanceof MalformedMessageError)) throw error;
       this.#ctx.log.info({ room: this.name, conn: conn.id, reason: error.message }, 'malformed binary frame');
       conn.close(CloseCode.invalidPayload, error.message.slice(0, 120));
+    } finally {
+      this.#target.origin = null;
     }
   }
 
@@ -229,13 +234,16 @@ export class Room {
     return (this.#wholeState ??= Y.encodeStateAsUpdate(this.doc));
   }
 
-  /** Checks an update before it is applied: well-formed, allowed for this member, within the size limit. */
-  #admitUpdate(conn: Connection, update: Uint8Array): { refusal: 'read_only' | 'too_large' | null; changes: boolean } {
-    const { empty } = checkUpdate(update);
-    if (empty) return { refusal: null, changes: false };
-    if (!canEdit(conn.rights)) return { refusal: 'read_only', changes: false };
-    if (this.#docBytes + update.byteLength > this.#ctx.maxDocumentBytes) return { refusal: 'too_large', changes: false };
-    return { refusal: null, changes: true };
+  /**
+   * Checks an update before it is applied: well-formed, allowed for this member, within the size
+   * limit. Returns why it is refused, or null; #changes says whether it changes anything.
+   */
+  #admitUpdate(conn: Connection, update: Uint8Array): 'read_only' | 'too_large' | null {
+    if (checkUpdate(update).empty) return null;
+    if (!canEdit(conn.rights)) return 'read_only';
+    if (this.#docBytes + update.byteLength > this.#ctx.maxDocumentBytes) return 'too_large';
+    this.#changes = true;
+    return null;
   }
 
   #refuseUpdate(conn: Connection, reason: string): void {

@@ -79,6 +79,11 @@ export function roomFromPath(url: string | undefined): string | null {
   return name;
 }
 
+/** Before the upgrade, a socket error ends the handshake (ws handles errors after it). */
+function destroySocket(this: Duplex): void {
+  this.destroy();
+}
+
 /**
  * The WebSocket edge. Every check that can refuse a client runs here, before a socket exists:
  * path, handshake rate and connections per address, origin, subprotocol, token and rights, room
@@ -117,7 +122,7 @@ export class Gateway {
   }
 
   readonly handleUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
-    socket.on('error', () => socket.destroy());
+    socket.on('error', destroySocket);
     this.#upgrade(req, socket, head).catch((error: unknown) => {
       this.#options.log.error({ err: error }, 'upgrade failed');
       refuse(socket, 500, 'internal error');
@@ -167,12 +172,13 @@ export class Gateway {
       return refuse(socket, 429, `this address has ${config.maxConnectionsPerIp} connections open already`);
     }
     if (socket.destroyed) return this.#ipLimits.release(ip);
-    let upgraded = false;
-    socket.once('close', () => {
-      if (!upgraded) this.#ipLimits.release(ip);
-    });
+    const releaseSlot = () => this.#ipLimits.release(ip);
+    socket.once('close', releaseSlot);
     this.#wss.handleUpgrade(req, socket, head, (ws) => {
-      upgraded = true;
+      // From here the WebSocket owns the socket (its close releases the slot): the listeners
+      // for the handshake would only hold memory for the life of the connection.
+      socket.off('close', releaseSlot);
+      socket.off('error', destroySocket);
       this.#accept(ws, room, ip, identity, rights);
     });
   }

@@ -8,16 +8,22 @@ export class Heartbeat {
   readonly #answered = new WeakSet<WebSocket>();
   readonly #sockets: Set<WebSocket>;
   readonly #timer: NodeJS.Timeout;
+  /** One listener shared by every socket (`this` is the socket that answered). */
+  readonly #onPong: (this: WebSocket) => void;
 
   constructor(sockets: Set<WebSocket>, intervalMs: number) {
     this.#sockets = sockets;
+    const answered = this.#answered;
+    this.#onPong = function (this: WebSocket) {
+      answered.add(this);
+    };
     this.#timer = setInterval(() => this.#beat(), intervalMs);
     this.#timer.unref();
   }
 
   track(ws: WebSocket): void {
     this.#answered.add(ws);
-    ws.on('pong', () => this.#answered.add(ws));
+    ws.on('pong', this.#onPong);
   }
 
   #beat(): void {
