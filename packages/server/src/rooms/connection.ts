@@ -38,7 +38,20 @@ export class Connection {
   }
 
   send(data: Uint8Array | string): void {
-    if (this.closed) return;
+    if (this.#writable()) this.socket.send(data);
+  }
+
+  sendJson(message: ServerMessage): void {
+    if (this.control) this.send(JSON.stringify(message));
+  }
+
+  /** A control message serialized and UTF-8 encoded once for a whole broadcast. */
+  sendEncodedJson(utf8: Uint8Array): void {
+    if (this.control && this.#writable()) this.socket.sendText(utf8);
+  }
+
+  #writable(): boolean {
+    if (this.closed) return false;
     // A client that stops reading would make the server hold everything sent to it. It is
     // dropped instead (it would not read a close frame either); on reconnect the sync exchange
     // brings it up to date.
@@ -46,13 +59,9 @@ export class Connection {
       this.closed = true;
       this.dispose();
       this.socket.terminate();
-      return;
+      return false;
     }
-    this.socket.send(data);
-  }
-
-  sendJson(message: ServerMessage): void {
-    if (this.control) this.send(JSON.stringify(message));
+    return true;
   }
 
   close(code: number, reason: string): void {

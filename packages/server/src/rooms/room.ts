@@ -449,9 +449,9 @@ export class Room {
 
   /** Sends one control message, encoded once, to every joined member except `except`. */
   #broadcastJoined(message: ServerMessage, except: Connection | null = null): void {
-    const text = JSON.stringify(message);
+    const utf8 = Buffer.from(JSON.stringify(message));
     for (const conn of this.#connections) {
-      if (conn !== except && conn.member) conn.send(text);
+      if (conn !== except && conn.member) conn.sendEncodedJson(utf8);
     }
   }
 

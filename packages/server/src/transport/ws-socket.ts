@@ -21,6 +21,10 @@ export class WsSocket implements PeerSocket {
     if (this.#ws.readyState === this.#ws.OPEN) this.#ws.send(data);
   }
 
+  sendText(utf8: Uint8Array): void {
+    if (this.#ws.readyState === this.#ws.OPEN) this.#ws.send(utf8, { binary: false });
+  }
+
   close(code: number, reason: string): void {
     // A socket paused by the rate limit would never read the client's close reply.
     this.#ws.resume();
