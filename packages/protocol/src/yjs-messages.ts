@@ -40,16 +40,20 @@ export function encodeAwarenessStates(awareness: awarenessProtocol.Awareness, cl
 
 export const QUERY_AWARENESS_MESSAGE: Uint8Array = Uint8Array.of(YMessageType.queryAwareness);
 
+/** What to do with a received document update. */
+export type UpdateVerdict = 'apply' | 'skip' | { refused: string };
+
 export interface YMessageTarget {
   doc: Y.Doc;
   awareness: awarenessProtocol.Awareness;
   /** Passed as the transaction origin, so update listeners can tell who made a change. */
   origin: unknown;
   /**
-   * Called with each document update (sync step 2 or update) before it is applied; returning a
-   * reason refuses it and nothing is applied. Without it every update is applied.
+   * Called with each document update (sync step 2 or update) before it is applied: it may be
+   * applied, skipped (it holds nothing: applying it would only cost a transaction) or refused
+   * with a reason. Without it every update is applied.
    */
-  admitUpdate?: (update: Uint8Array) => string | null;
+  admitUpdate?: (update: Uint8Array) => UpdateVerdict;
   /**
    * What the document holds beyond a state vector (the answer to sync step 1); the server passes
    * one that caches the whole document for fresh clients. Defaults to Y.encodeStateAsUpdate.
@@ -62,7 +66,7 @@ export type YMessageResult =
       kind: 'sync';
       step: 'step1' | 'step2' | 'update';
       reply: Uint8Array | null;
-      /** The document update that was applied (step 2 and update). */
+      /** The document update that was applied (step 2 and update; not when skipped or refused). */
       update?: Uint8Array;
       refused?: string;
     }
@@ -93,8 +97,9 @@ function applySyncMessage(decoder: decoding.Decoder, target: YMessageTarget): YM
   }
   const step = syncType === syncProtocol.messageYjsSyncStep2 ? 'step2' : syncType === syncProtocol.messageYjsUpdate ? 'update' : null;
   if (!step) throw new MalformedMessageError(`unknown sync message type ${syncType}`);
-  const refused = target.admitUpdate?.(payload) ?? null;
-  if (refused) return { kind: 'sync', step, reply: null, refused };
+  const verdict = target.admitUpdate?.(payload) ?? 'apply';
+  if (verdict === 'skip') return { kind: 'sync', step, reply: null };
+  if (verdict !== 'apply') return { kind: 'sync', step, reply: null, refused: verdict.refused };
   try {
     Y.applyUpdate(target.doc, payload, target.origin);
   } catch (err) {

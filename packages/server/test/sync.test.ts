@@ -98,4 +98,20 @@ describe('document sync', () => {
     await until(() => server.registry.get('guarded')?.doc.getText('t').toString() === 'intact!', 'a later edit still applied');
     expect(alice.status.state).toBe('open');
   });
+
+  it('gives each fresh joiner the document as it is now, though joiners share one cached encoding', async () => {
+    const server = await startServer();
+    const alice = client(server.wsUrl, 'cached');
+    await alice.whenSynced();
+    alice.doc.getText('t').insert(0, 'one');
+    await until(() => server.registry.get('cached')?.doc.getText('t').toString() === 'one', 'the first edit on the server');
+    const joiners = [client(server.wsUrl, 'cached'), client(server.wsUrl, 'cached')];
+    await Promise.all(joiners.map((j) => j.whenSynced()));
+    expect(joiners.map((j) => j.doc.getText('t').toString())).toEqual(['one', 'one']);
+    alice.doc.getText('t').insert(3, ' two');
+    await until(() => server.registry.get('cached')?.doc.getText('t').toString() === 'one two', 'the second edit on the server');
+    const late = client(server.wsUrl, 'cached');
+    await late.whenSynced();
+    expect(late.doc.getText('t').toString()).toBe('one two');
+  });
 });

@@ -17,6 +17,7 @@ import {
   type ClientMessage,
   type Member,
   type ServerMessage,
+  type UpdateVerdict,
   type YMessageTarget,
 } from '@tandem/protocol';
 import { Awareness, applyAwarenessUpdate, removeAwarenessStates } from 'y-protocols/awareness';
@@ -93,8 +94,6 @@ export class Room {
   #wholeState: Uint8Array | null = null;
   /** Reused for every binary frame (each is handled synchronously), so none allocates one. */
   readonly #target: YMessageTarget & { origin: Connection | null };
-  /** Set by #admitUpdate while a frame is handled: its update changes the document. */
-  #changes = false;
   #idleTimer: NodeJS.Timeout | null = null;
 
   constructor(name: string, ctx: RoomContext) {
@@ -205,13 +204,12 @@ export class Room {
 
   #receiveBinary(conn: Connection, frame: Uint8Array): void {
     this.#target.origin = conn;
-    this.#changes = false;
     try {
       const result = applyYMessage(frame, this.#target);
       if (result.kind === 'sync') {
         if (result.refused) this.#refuseUpdate(conn, result.refused);
         else if (result.reply) conn.send(result.reply);
-        else if (result.update && this.#changes) this.#fanout.update(result.update, conn);
+        else if (result.update) this.#fanout.update(result.update, conn);
       } else if (result.kind === 'queryAwareness') {
         conn.send(encodeAwarenessStates(this.awareness, [...this.awareness.getStates().keys()]));
       }
@@ -236,14 +234,14 @@ export class Room {
 
   /**
    * Checks an update before it is applied: well-formed, allowed for this member, within the size
-   * limit. Returns why it is refused, or null; #changes says whether it changes anything.
+   * limit. An empty one (a fresh client's sync step 2) is skipped: applying it would still be a
+   * transaction, which drops the cached encoding of the document every joiner shares.
    */
-  #admitUpdate(conn: Connection, update: Uint8Array): 'read_only' | 'too_large' | null {
-    if (checkUpdate(update).empty) return null;
-    if (!canEdit(conn.rights)) return 'read_only';
-    if (this.#docBytes + update.byteLength > this.#ctx.maxDocumentBytes) return 'too_large';
-    this.#changes = true;
-    return null;
+  #admitUpdate(conn: Connection, update: Uint8Array): UpdateVerdict {
+    if (checkUpdate(update).empty) return 'skip';
+    if (!canEdit(conn.rights)) return { refused: 'read_only' };
+    if (this.#docBytes + update.byteLength > this.#ctx.maxDocumentBytes) return { refused: 'too_large' };
+    return 'apply';
   }
 
   #refuseUpdate(conn: Connection, reason: string): void {
