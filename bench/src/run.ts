@@ -18,6 +18,7 @@ import { cpuSeconds, memoryKb } from './lib/proc.js';
 import { durationMs, type Step } from './lib/schedule.js';
 import { writeReport, type CaseResult } from './report.js';
 import { DOC_TARGETS, TARGETS, type ServerName, type Target } from './targets.js';
+import type { LiveMemory } from './servers/ready.js';
 import type { FromWorker, ToWorker, WorkerSpec } from './worker.js';
 import { FULL, SMOKE, type Sizes } from './workloads.js';
 
@@ -38,11 +39,13 @@ const resultsDir = fileURLToPath(new URL(args.out ?? '../results/', import.meta.
 const log = (line: string): void => void process.stderr.write(`${line}\n`);
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-function forkTs(file: string, profile = false): ChildProcess {
+function forkTs(file: string, server = false): ChildProcess {
   // BENCH_PROFILE=<dir> writes a V8 CPU profile of every server process there (see the README).
-  const profiling = profile && process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROFILE] : [];
+  const profiling = server && process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROFILE] : [];
+  // Servers can be asked for their live memory after a full collection (servers/ready.ts).
+  const gc = server ? ['--expose-gc'] : [];
   return fork(fileURLToPath(new URL(file, import.meta.url)), [], {
-    execArgv: ['--import', 'tsx', ...profiling],
+    execArgv: ['--import', 'tsx', ...gc, ...profiling],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
 }
@@ -183,12 +186,19 @@ async function typingCase(target: Target, clients: number, writers: number, step
   });
 }
 
+/** The server's live memory (bytes) after a full garbage collection. */
+async function liveBytes(server: ChildProcess): Promise<number> {
+  server.send({ type: 'memory' });
+  return (await next<LiveMemory>(server, ['memory'], 'the server to report its memory', 30_000)).liveBytes;
+}
+
 /** W3: many clients across many rooms, connected and synced, then idle. */
 async function idleCase(target: Target) {
   const { clients, rooms, workers: workerCount } = sizes.w3;
   return session(target, workerCount, async ({ server, workers, base }) => {
     await sleep(500);
     const before = memoryKb(server.pid!).rss;
+    const liveBefore = await liveBytes(server);
     const all = Array.from({ length: clients }, (_, i) => ({ room: `idle-${i % rooms}`, name: `idle-${i}` }));
     const shares = chunks(all, workers.length);
     const started = now();
@@ -201,8 +211,15 @@ async function idleCase(target: Target) {
     const connectS = (now() - started) / 1000;
     await sleep(2_000);
     const after = memoryKb(server.pid!).rss;
+    const liveAfter = await liveBytes(server);
     const connect = Histogram.from(results.map((r) => r.connectTimes));
-    return { connectS, connectP99: connect.percentile(0.99), kbPerConnection: (after - before) / clients, rssMb: after / 1024 };
+    return {
+      connectS,
+      connectP99: connect.percentile(0.99),
+      kbPerConnection: (after - before) / clients,
+      liveKbPerConnection: (liveAfter - liveBefore) / 1024 / clients,
+      rssMb: after / 1024,
+    };
   });
 }
 
