@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { SqliteStorage, type RoomWrites, type Storage } from '../src/index.js';
 import { WriteBehind } from '../src/storage/write-behind.js';
-import { onCleanup, tempDir } from './helpers.js';
+import { client, onCleanup, startServer, tempDir, until } from './helpers.js';
 
 const author = { id: 'a1', name: 'Alice', color: '#e11d48' };
 const chat = (seq: number): ChatMessage => ({ seq, id: `id-${seq}`, author, text: `text ${seq}`, time: 1_700_000_000_000 + seq });
@@ -128,5 +128,37 @@ describe('write-behind batching', () => {
     const loaded = await storage.loadRoom('r', { tail: 0, dedupeWindow: 0 });
     expect(loaded.updates).toHaveLength(1);
     expect(docFrom(loaded.updates).getText('t').toString()).toBe('ab');
+  });
+});
+
+describe('compaction policy of a room', () => {
+  it('compacts once the log holds enough updates and half a snapshot of bytes, not at every count', async () => {
+    const dataDir = tempDir();
+    const storage = new SqliteStorage(dataDir);
+    const server = await startServer({ dataDir, compactAfterUpdates: 10, flushIntervalMs: 10 }, { storage });
+    const alice = client(server.wsUrl, 'big');
+    await alice.whenSynced();
+    const text = alice.doc.getText('t');
+    const logLength = async () => (await storage.loadRoom('big', { tail: 1, dedupeWindow: 1 })).logLength;
+    const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+    // Each insert waits out the fan-out interval, so each is one entry of the log.
+    const typeChars = async (count: number) => {
+      for (let i = 0; i < count; i++) {
+        text.insert(0, 'y');
+        await sleep(15);
+      }
+    };
+    text.insert(0, 'x'.repeat(20_000));
+    await typeChars(10);
+    await until(() => server.registry.get('big')?.doc.getText('t').length === 20_010, 'the first edits on the server');
+    await sleep(100);
+    expect(await logLength()).toBe(0); // 11 entries, 20 KB: compacted into a ~20 KB snapshot
+    await typeChars(30);
+    await sleep(100);
+    expect(await logLength()).toBe(30); // 30 entries but under 1 KB: a 20 KB re-encode would not pay off
+    text.insert(0, 'z'.repeat(12_000));
+    await until(() => server.registry.get('big')?.doc.getText('t').length === 32_040, 'the large edit on the server');
+    await sleep(100);
+    expect(await logLength()).toBe(0);
   });
 });

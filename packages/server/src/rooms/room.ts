@@ -88,6 +88,10 @@ export class Room {
   #activitySeq = 0;
   readonly #chatIds = new Map<string, number>();
   #logLength = 0;
+  /** Bytes appended to the update log since the last snapshot (or the load). */
+  #logBytes = 0;
+  /** Size of the last snapshot (or of everything loaded). */
+  #snapshotBytes = 0;
   /** Size of the stored form of the document: exact after a snapshot, an upper bound between. */
   #docBytes = 0;
   /** The whole document as one update, kept until the next change: fresh joiners and snapshots share it. */
@@ -141,7 +145,7 @@ export class Room {
         for (const update of stored.updates) Y.applyUpdate(this.doc, update, LOAD_ORIGIN);
       }, LOAD_ORIGIN);
       this.#logLength = stored.logLength;
-      this.#docBytes = stored.updates.reduce((sum, update) => sum + update.byteLength, 0);
+      this.#docBytes = this.#snapshotBytes = stored.updates.reduce((sum, update) => sum + update.byteLength, 0);
       this.#chat = stored.chat;
       this.#activity = stored.activity;
       this.#chatSeq = stored.chatSeq;
@@ -469,7 +473,12 @@ export class Room {
   readonly #afterUpdate = (update: Uint8Array, soleOrigin: unknown): void => {
     this.#ctx.persistence.appendUpdate(this.name, update);
     this.#docBytes += update.byteLength;
-    if (++this.#logLength >= this.#ctx.compactAfterUpdates) this.#compact();
+    this.#logBytes += update.byteLength;
+    // Encoding a snapshot costs in proportion to the whole document, so it waits until the log
+    // holds half a snapshot's worth of bytes too: compaction then costs O(1) per byte written,
+    // where a fixed count of updates made a large, busy document re-encode itself many times a
+    // second (and stall fan-out while it did).
+    if (++this.#logLength >= this.#ctx.compactAfterUpdates && this.#logBytes * 2 >= this.#snapshotBytes) this.#compact();
     if (soleOrigin !== BUS_ORIGIN) this.#bus?.publish({ kind: 'update', payload: update });
   };
 
@@ -489,9 +498,10 @@ export class Room {
 
   #compact(): void {
     this.#logLength = 0;
+    this.#logBytes = 0;
     this.#ctx.persistence.compact(this.name, () => {
       const snapshot = this.#encodeWholeState();
-      this.#docBytes = snapshot.byteLength;
+      this.#docBytes = this.#snapshotBytes = snapshot.byteLength;
       return snapshot;
     });
   }
