@@ -181,7 +181,8 @@ function chart(all: Group[]): string {
   };
   pick('W1', 'W1 typing fan-out: p99 latency, lower is better', 'ms', (r) => r.perStep![0]!.p99!);
   pick('W2', 'W2 saturation: max sustainable deliveries/s, higher is better', '/s', (r) => maxSustainable(r).deliveriesPerSec);
-  pick('W3', 'W3 idle: server KB per connection, lower is better', 'KB', (r) => r.kbPerConnection!);
+  pick('W3', 'W3 idle: server RSS growth per connection, lower is better', 'KB', (r) => r.kbPerConnection!);
+  pick('W3', 'W3 idle: live memory per connection after a full GC, lower is better', 'KB', (r) => r.liveKbPerConnection!);
   pick('W4', 'W4 large document: join p50, lower is better', 'ms', (r) => r.joinP50!);
   pick('W4', 'W4 large document: burst ingest server CPU, lower is better', 's', (r) => r.ingestCpuS!);
   pick('W5', 'W5 chat: p99 at the top rate, lower is better', 'ms', (r) => r.perStep!.at(-1)!.p99!);
