@@ -60,7 +60,7 @@ function fnv(text: string): number {
 /** Receives updates from every full client and light observer of this process. */
 type UpdateSink = (update: Uint8Array) => number;
 
-async function typing(spec: Extract<WorkerSpec, { workload: 'typing' }>, clients: Array<DocClient | null>, observed: ObservedCounts, t0: number) {
+async function typing(spec: Extract<WorkerSpec, { workload: 'typing' }>, clients: Array<DocClient | null>, t0: number) {
   const { steps, writers } = spec;
   const histograms = steps.map(() => new Histogram());
   const deliveries = steps.map(() => 0);
@@ -100,10 +100,10 @@ async function typing(spec: Extract<WorkerSpec, { workload: 'typing' }>, clients
   await sleepUntil(t0 + durationMs(steps));
   const expected = perWriter * writers;
   const full = clients.filter((c): c is DocClient => c !== null);
-  const done = () => full.every((c) => c.doc.getText('t').length === expected) && observed.counts.every((n) => n >= expected);
+  const done = () => full.every((c) => c.doc.getText('t').length === expected) && observedCounts.every((n) => n >= expected);
   const deadline = now() + spec.drainMs;
   while (now() < deadline && !done()) await sleepUntil(now() + 50);
-  const complete = full.filter((c) => c.doc.getText('t').length === expected).length + observed.counts.filter((n) => n === expected).length;
+  const complete = full.filter((c) => c.doc.getText('t').length === expected).length + observedCounts.filter((n) => n === expected).length;
   return {
     histograms: histograms.map((h) => h.toJSON()),
     deliveries,
@@ -177,10 +177,7 @@ let spec: WorkerSpec;
 /** Full clients; null where a light observer stands instead. */
 let docClients: Array<DocClient | null> = [];
 /** Inserts each light observer has seen. */
-interface ObservedCounts {
-  counts: number[];
-}
-const observed: ObservedCounts = { counts: [] };
+const observedCounts: number[] = [];
 /** Where updates go; nothing is counted before the run starts. */
 let sink: UpdateSink = () => 0;
 let chatClients: ChatClient[] = [];
@@ -200,8 +197,8 @@ process.on('message', (message: ToWorker) => {
           const writer = s.workload === 'typing' ? s.clients[i]!.writer : null;
           const begun = now();
           if (s.workload === 'typing' && s.observers === 'light' && writer === null) {
-            const index = observed.counts.push(0) - 1;
-            await openObserver(s.kind, s.base, room, name, (update) => void (observed.counts[index]! += sink(update))).synced;
+            const index = observedCounts.push(0) - 1;
+            await openObserver(s.kind, s.base, room, name, (update) => void (observedCounts[index]! += sink(update))).synced;
             connectTimes.record(now() - begun);
             return null;
           }
@@ -231,7 +228,7 @@ process.on('message', (message: ToWorker) => {
       startJoins();
     } else if (message.type === 'go') {
       let result: Record<string, unknown>;
-      if (spec.workload === 'typing') result = await typing(spec, docClients, observed, message.t0);
+      if (spec.workload === 'typing') result = await typing(spec, docClients, message.t0);
       else if (spec.workload === 'largeDoc') result = await largeDoc(spec, docClients[0]!, docClients[1]!);
       else if (spec.workload === 'chat') result = await chat(spec, chatClients, message.t0);
       else throw new Error(`nothing to run for ${spec.workload}`);

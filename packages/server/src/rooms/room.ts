@@ -88,12 +88,10 @@ export class Room {
   #activitySeq = 0;
   readonly #chatIds = new Map<string, number>();
   #logLength = 0;
-  /** Bytes appended to the update log since the last snapshot (or the load). */
-  #logBytes = 0;
   /** Size of the last snapshot (or of everything loaded). */
   #snapshotBytes = 0;
-  /** Size of the stored form of the document: exact after a snapshot, an upper bound between. */
-  #docBytes = 0;
+  /** Bytes appended to the update log since then. */
+  #logBytes = 0;
   /** The whole document as one update, kept until the next change: fresh joiners and snapshots share it. */
   #wholeState: Uint8Array | null = null;
   /** Reused for every binary frame (each is handled synchronously), so none allocates one. */
@@ -145,7 +143,7 @@ export class Room {
         for (const update of stored.updates) Y.applyUpdate(this.doc, update, LOAD_ORIGIN);
       }, LOAD_ORIGIN);
       this.#logLength = stored.logLength;
-      this.#docBytes = this.#snapshotBytes = stored.updates.reduce((sum, update) => sum + update.byteLength, 0);
+      this.#snapshotBytes = stored.updates.reduce((sum, update) => sum + update.byteLength, 0);
       this.#chat = stored.chat;
       this.#activity = stored.activity;
       this.#chatSeq = stored.chatSeq;
@@ -244,7 +242,8 @@ export class Room {
   #admitUpdate(conn: Connection, update: Uint8Array): UpdateVerdict {
     if (checkUpdate(update).empty) return 'skip';
     if (!canEdit(conn.rights)) return { refused: 'read_only' };
-    if (this.#docBytes + update.byteLength > this.#ctx.maxDocumentBytes) return { refused: 'too_large' };
+    // The stored form of the document: exact after a snapshot, an upper bound between.
+    if (this.#snapshotBytes + this.#logBytes + update.byteLength > this.#ctx.maxDocumentBytes) return { refused: 'too_large' };
     return 'apply';
   }
 
@@ -472,7 +471,6 @@ export class Room {
   /** After the fan-out sent a (merged) update: store it and pass it to the other nodes. */
   readonly #afterUpdate = (update: Uint8Array, soleOrigin: unknown): void => {
     this.#ctx.persistence.appendUpdate(this.name, update);
-    this.#docBytes += update.byteLength;
     this.#logBytes += update.byteLength;
     // Encoding a snapshot costs in proportion to the whole document, so it waits until the log
     // holds half a snapshot's worth of bytes too: compaction then costs O(1) per byte written,
@@ -498,10 +496,11 @@ export class Room {
 
   #compact(): void {
     this.#logLength = 0;
-    this.#logBytes = 0;
     this.#ctx.persistence.compact(this.name, () => {
+      // Evaluated at flush time: the snapshot covers everything appended until now.
       const snapshot = this.#encodeWholeState();
-      this.#docBytes = this.#snapshotBytes = snapshot.byteLength;
+      this.#snapshotBytes = snapshot.byteLength;
+      this.#logBytes = 0;
       return snapshot;
     });
   }
