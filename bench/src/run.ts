@@ -6,6 +6,7 @@
  *   npm run bench -- --runs 2          run everything twice and report medians
  *   npm run bench -- --only W1,W4      some workloads
  *   npm run bench -- --targets tandem-stock,hocuspocus
+ *   npm run bench -- --only W3 --w3-clients 10000   W3 at another size (default 2,000)
  *   npm run bench -- --smoke           seconds-long sizes: checks the harness, measures nothing
  */
 import { fork, type ChildProcess } from 'node:child_process';
@@ -29,9 +30,13 @@ const { values: args } = parseArgs({
     only: { type: 'string' },
     targets: { type: 'string' },
     out: { type: 'string' },
+    'w3-clients': { type: 'string' },
   },
 });
-const sizes: Sizes = args.smoke ? SMOKE : FULL;
+const baseSizes: Sizes = args.smoke ? SMOKE : FULL;
+const w3Clients = args['w3-clients'] === undefined ? baseSizes.w3.clients : Number(args['w3-clients']);
+if (!Number.isInteger(w3Clients) || w3Clients < 1) throw new Error(`--w3-clients must be a positive whole number, not ${args['w3-clients']}`);
+const sizes: Sizes = { ...baseSizes, w3: { ...baseSizes.w3, clients: w3Clients } };
 const onlyWorkloads = args.only?.split(',').map((w) => w.trim().toUpperCase());
 const onlyTargets = args.targets?.split(',').map((t) => t.trim());
 const resultsDir = fileURLToPath(new URL(args.out ?? '../results/', import.meta.url));
@@ -192,13 +197,34 @@ async function liveBytes(server: ChildProcess): Promise<number> {
   return (await next<LiveMemory>(server, ['memory'], 'the server to report its memory', 30_000)).liveBytes;
 }
 
+/**
+ * The first connections to a fresh server process pay one-time costs that are not per
+ * connection: code compiled on first use, prepared statements, heap spaces growing to their
+ * working size. W3 lets `clients` connect to `rooms` of their own and leave before it measures, so
+ * its figure is what one more connection costs (with 2,000 cold connections these costs were
+ * a third or more of Tandem's figure; at 8,000 they mostly vanish for every server).
+ */
+async function warmUp(target: Target, base: string, clients: number, rooms: number, unloadMs: number): Promise<void> {
+  const worker = forkTs('worker.ts');
+  try {
+    const warm = Array.from({ length: clients }, (_, i) => ({ room: `warm-${i % rooms}`, name: `warm-${i}` }));
+    worker.send({ type: 'setup', spec: { workload: 'idle', kind: target.client as never, base, clients: warm, concurrency: 25 } } satisfies ToWorker);
+    await next(worker, ['result'], 'warm-up clients to connect');
+  } finally {
+    await stop(worker);
+  }
+  // Servers unload a room some time after its last member leaves (Tandem after ROOM_IDLE_MS, 5 s).
+  await sleep(unloadMs);
+}
+
 /** W3: many clients across many rooms, connected and synced, then idle. */
 async function idleCase(target: Target) {
-  const { clients, rooms, workers: workerCount } = sizes.w3;
+  const { clients, rooms, workers: workerCount, unloadMs } = sizes.w3;
   return session(target, workerCount, async ({ server, workers, base }) => {
-    await sleep(500);
-    const before = memoryKb(server.pid!).rss;
+    await warmUp(target, base, Math.ceil(clients / 10), Math.ceil(rooms / 10), unloadMs);
+    await settle(server);
     const liveBefore = await liveBytes(server);
+    const before = memoryKb(server.pid!).rss;
     const all = Array.from({ length: clients }, (_, i) => ({ room: `idle-${i % rooms}`, name: `idle-${i}` }));
     const shares = chunks(all, workers.length);
     const started = now();
@@ -210,8 +236,8 @@ async function idleCase(target: Target) {
     );
     const connectS = (now() - started) / 1000;
     await sleep(2_000);
-    const after = memoryKb(server.pid!).rss;
     const liveAfter = await liveBytes(server);
+    const after = memoryKb(server.pid!).rss;
     const connect = Histogram.from(results.map((r) => r.connectTimes));
     return {
       connectS,
