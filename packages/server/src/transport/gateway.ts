@@ -179,7 +179,7 @@ export class Gateway {
       // for the handshake would only hold memory for the life of the connection.
       socket.off('close', releaseSlot);
       socket.off('error', destroySocket);
-      this.#accept(ws, room, ip, identity, rights);
+      this.#accept(ws, socket, room, ip, identity, rights);
     });
   }
 
@@ -190,10 +190,10 @@ export class Gateway {
     return normalized === own;
   }
 
-  #accept(ws: WebSocket, roomName: string, ip: string, identity: Identity, rights: Rights): void {
+  #accept(ws: WebSocket, socket: Duplex, roomName: string, ip: string, identity: Identity, rights: Rights): void {
     const { registry, log, config } = this.#options;
     this.#heartbeat.track(ws);
-    const conn = new Connection(new WsSocket(ws), identity, rights, config.maxBufferedBytes);
+    const conn = new Connection(new WsSocket(ws, socket), identity, rights, config.maxBufferedBytes);
     const room = registry.attach(roomName, conn);
     const throttle = new Throttle(
       ws,
