@@ -456,16 +456,9 @@ export class Room {
     }
   }
 
-  readonly #onAwareness = (
-    { added, updated, removed }: { added: number[]; updated: number[]; removed: number[] },
-    origin: unknown,
-  ): void => {
-    if (origin instanceof Connection) {
-      for (const id of added) origin.awarenessClients.add(id);
-      for (const id of updated) origin.awarenessClients.add(id);
-      for (const id of removed) origin.awarenessClients.delete(id);
-    }
-    this.#fanout.awarenessChange(added.concat(updated, removed), origin);
+  readonly #onAwareness = (change: { added: number[]; updated: number[]; removed: number[] }, origin: unknown): void => {
+    if (origin instanceof Connection) origin.trackAwareness(change);
+    this.#fanout.awarenessChange(change.added.concat(change.updated, change.removed), origin);
   };
 
   /** After the fan-out sent a (merged) update: store it and pass it to the other nodes. */
@@ -511,7 +504,7 @@ export class Room {
     conn.closed = true;
     conn.dispose();
     if (this.#state !== 'ready') return;
-    if (conn.awarenessClients.size > 0) {
+    if (conn.awarenessClients.length > 0) {
       removeAwarenessStates(this.awareness, [...conn.awarenessClients], null);
     }
     const member = conn.member;

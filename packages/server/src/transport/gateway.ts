@@ -11,7 +11,7 @@ import { Connection } from '../rooms/connection.js';
 import type { RoomRegistry } from '../rooms/registry.js';
 import { Heartbeat } from './heartbeat.js';
 import { IpLimits } from './ip-limits.js';
-import { Throttle } from './throttle.js';
+import { Throttle, type ThrottleOptions } from './throttle.js';
 import { WsSocket } from './ws-socket.js';
 
 export type GatewayConfig = Pick<
@@ -96,6 +96,8 @@ export class Gateway {
   readonly #heartbeat: Heartbeat;
   readonly #ipLimits: IpLimits;
   readonly #allowedOrigins: ReadonlySet<string>;
+  /** Shared by every connection's Throttle. */
+  readonly #throttleOptions: ThrottleOptions;
   #accepting = true;
 
   constructor(options: GatewayOptions) {
@@ -109,6 +111,12 @@ export class Gateway {
     });
     this.#heartbeat = new Heartbeat(this.#wss.clients, config.pingIntervalMs);
     this.#ipLimits = new IpLimits(config);
+    this.#throttleOptions = {
+      messagesPerSecond: config.messagesPerSecond,
+      bytesPerSecond: config.bytesPerSecond,
+      closeAfterMs: config.rateLimitCloseAfterMs,
+      maxQueuedBytes: config.maxPendingBytes,
+    };
     this.#allowedOrigins = new Set(
       config.allowedOrigins
         .split(',')
@@ -195,25 +203,15 @@ export class Gateway {
     this.#heartbeat.track(ws);
     const conn = new Connection(new WsSocket(ws, socket), identity, rights, config.maxBufferedBytes);
     const room = registry.attach(roomName, conn);
-    const throttle = new Throttle(
-      ws,
-      conn,
-      {
-        messagesPerSecond: config.messagesPerSecond,
-        bytesPerSecond: config.bytesPerSecond,
-        closeAfterMs: config.rateLimitCloseAfterMs,
-        maxQueuedBytes: config.maxPendingBytes,
-      },
-      (data, isBinary) => {
-        try {
-          room.receive(conn, data, isBinary);
-        } catch (error) {
-          // A bug must cost this one connection, never the process or the other members.
-          log.error({ err: error, room: roomName, conn: conn.id }, 'unexpected error while handling a frame');
-          conn.close(CloseCode.internalError, 'internal error');
-        }
-      },
-    );
+    const throttle = new Throttle(ws, conn, this.#throttleOptions, (data, isBinary) => {
+      try {
+        room.receive(conn, data, isBinary);
+      } catch (error) {
+        // A bug must cost this one connection, never the process or the other members.
+        log.error({ err: error, room: roomName, conn: conn.id }, 'unexpected error while handling a frame');
+        conn.close(CloseCode.internalError, 'internal error');
+      }
+    });
     ws.on('message', (data: Buffer, isBinary: boolean) => throttle.push(data, isBinary));
     ws.on('close', () => {
       throttle.stop();

@@ -31,7 +31,8 @@ export class Throttle {
   readonly #deliver: Deliver;
   readonly #messages: TokenBucket;
   readonly #bytes: TokenBucket;
-  readonly #queue: Array<{ data: Buffer; isBinary: boolean }> = [];
+  /** Frames waiting for the budget, oldest first (null while none ever had to wait). */
+  #queue: Array<{ data: Buffer; isBinary: boolean }> | null = null;
   #queuedBytes = 0;
   #timer: NodeJS.Timeout | null = null;
   #overSince: number | null = null;
@@ -50,12 +51,12 @@ export class Throttle {
   push(data: Buffer, isBinary: boolean): void {
     if (this.#conn.closed) return;
     const now = performance.now();
-    if (this.#queue.length === 0 && this.#wait(data.byteLength, now) === 0) {
+    if (!this.#queue?.length && this.#wait(data.byteLength, now) === 0) {
       this.#take(data.byteLength, now);
       this.#deliver(data, isBinary);
       return;
     }
-    this.#queue.push({ data, isBinary });
+    (this.#queue ??= []).push({ data, isBinary });
     this.#queuedBytes += data.byteLength;
     this.#overSince ??= now;
     if (now - this.#warnedAt > WARN_EVERY_MS) {
@@ -83,27 +84,29 @@ export class Throttle {
   }
 
   #schedule(now: number): void {
-    if (this.#timer || this.#queue.length === 0) return;
+    if (this.#timer || !this.#queue?.length) return;
     this.#timer = setTimeout(() => this.#drain(), this.#wait(this.#queue[0]!.data.byteLength, now));
   }
 
   #drain(): void {
     this.#timer = null;
     const now = performance.now();
-    while (this.#queue.length > 0) {
-      const next = this.#queue[0]!;
+    const queue = this.#queue ?? [];
+    while (queue.length > 0) {
+      const next = queue[0]!;
       if (this.#wait(next.data.byteLength, now) > 0) break;
-      this.#queue.shift();
+      queue.shift();
       this.#queuedBytes -= next.data.byteLength;
       this.#take(next.data.byteLength, now);
       this.#deliver(next.data, next.isBinary);
       if (this.#conn.closed) return this.stop();
     }
-    if (this.#queue.length > 0) {
+    if (queue.length > 0) {
       if (now - this.#overSince! > this.#options.closeAfterMs) return this.#close();
       return this.#schedule(now);
     }
     this.#overSince = null;
+    this.#queue = null;
     this.#ws.resume();
   }
 
@@ -115,7 +118,7 @@ export class Throttle {
   stop(): void {
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = null;
-    this.#queue.length = 0;
+    this.#queue = null;
     this.#queuedBytes = 0;
   }
 }
