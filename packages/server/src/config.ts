@@ -17,7 +17,7 @@ const ConfigSchema = z
   roomIdleMs: int(0, 3_600_000).default(5_000),
   flushIntervalMs: int(1, 10_000).default(50),
   compactAfterUpdates: int(1, 1_000_000).default(500),
-  /** A busy room sends its batched updates at most this often (see rooms/fanout.ts). */
+  /** A busy room sends its batched updates at most this often; a flooded one stretches it up to 4× (see rooms/fanout.ts). */
   fanoutIntervalMs: int(0, 1_000).default(5),
   maxPayloadBytes: int(1024, 256 * 1024 * 1024).default(1024 * 1024),
   /**

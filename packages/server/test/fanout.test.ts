@@ -1,8 +1,11 @@
 import { encodeUpdateMessage } from '@tandem/protocol';
 import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { Awareness } from 'y-protocols/awareness';
 import * as Y from 'yjs';
-import { client, rawSocket, startServer, until } from './helpers.js';
+import type { Connection } from '../src/rooms/connection.js';
+import { Fanout } from '../src/rooms/fanout.js';
+import { client, onCleanup, rawSocket, startServer, until } from './helpers.js';
 
 /** Counts the document-update frames a raw socket receives (sync message, "update" step). */
 function updateFrames(ws: WebSocket): { count: number } {
@@ -11,6 +14,29 @@ function updateFrames(ws: WebSocket): { count: number } {
     if (isBinary && data[0] === 0 && data[1] === 2) seen.count++;
   });
   return seen;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** A Yjs writer on a raw socket: each keystroke is one one-character update in its own frame. */
+function typist(socket: WebSocket) {
+  const doc = new Y.Doc();
+  let last: Uint8Array | null = null;
+  doc.on('update', (update: Uint8Array) => (last = update));
+  const key = (): void => {
+    doc.getText('t').insert(0, 'x');
+    socket.send(encodeUpdateMessage(last!));
+  };
+  return {
+    key,
+    /** `count` keystrokes, `gapMs` apart. */
+    async type(count: number, gapMs: number): Promise<void> {
+      for (let i = 0; i < count; i++) {
+        key();
+        await sleep(gapMs);
+      }
+    },
+  };
 }
 
 describe('fan-out', () => {
@@ -52,17 +78,9 @@ describe('fan-out', () => {
     const server = await startServer({ fanoutIntervalMs: 40 });
     const observer = await rawSocket(server.wsUrl, 'paced');
     const received = updateFrames(observer);
-    const sender = await rawSocket(server.wsUrl, 'paced');
-    const doc = new Y.Doc();
-    const updates: Uint8Array[] = [];
-    doc.on('update', (update: Uint8Array) => updates.push(update));
-    const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+    const sender = typist(await rawSocket(server.wsUrl, 'paced'));
     // 40 updates, one every 2 ms: each event-loop turn sees one, so only the interval batches them.
-    for (let i = 0; i < 40; i++) {
-      doc.getText('t').insert(i, 'x');
-      sender.send(encodeUpdateMessage(updates.at(-1)!));
-      await sleep(2);
-    }
+    await sender.type(40, 2);
     await until(() => server.registry.get('paced')?.doc.getText('t').length === 40, 'all applied');
     await sleep(100);
     const busyFrames = received.count;
@@ -70,11 +88,53 @@ describe('fan-out', () => {
     expect(busyFrames).toBeLessThan(20);
     // A lone update after a quiet spell goes out at once, not an interval later.
     await sleep(100);
-    doc.getText('t').insert(0, 'y');
     const sent = performance.now();
-    sender.send(encodeUpdateMessage(updates.at(-1)!));
+    sender.key();
     await until(() => received.count === busyFrames + 1, 'the lone update');
     expect(performance.now() - sent).toBeLessThan(30);
   });
-});
 
+  it('stretches the interval of a flooded room, up to four times, and sends fewer frames', async () => {
+    const server = await startServer({ fanoutIntervalMs: 10 });
+    const observer = await rawSocket(server.wsUrl, 'flood');
+    const received = updateFrames(observer);
+    const sender = typist(await rawSocket(server.wsUrl, 'flood'));
+    // 150 updates, one every 2 ms for about 300 ms: at a fixed 10 ms that is some 30 frames.
+    await sender.type(150, 2);
+    const watcher = client(server.wsUrl, 'flood');
+    await watcher.whenSynced();
+    await until(() => watcher.doc.getText('t').length === 150, 'all 150 characters at a client');
+    await sleep(100);
+    expect(received.count).toBeGreaterThan(2);
+    expect(received.count).toBeLessThan(15);
+  });
+
+  it('stretches only while flushes wait for the interval, and halves back once they carry single updates', async () => {
+    const member = { send() {} } as unknown as Connection;
+    let flushed = () => {};
+    const fanout = new Fanout(new Set([member]), new Awareness(new Y.Doc()), 10, {
+      afterUpdate: () => flushed(),
+      afterAwareness() {},
+    });
+    onCleanup(() => fanout.dispose());
+    const doc = new Y.Doc();
+    const updates: Uint8Array[] = [];
+    doc.on('update', (update: Uint8Array) => updates.push(update));
+    /** Hands the fan-out `count` updates in one turn and waits (a microtask past) until they went out. */
+    const burst = async (count: number) => {
+      updates.length = 0;
+      for (let i = 0; i < count; i++) doc.getText('t').insert(0, 'x');
+      const sent = new Promise<void>((resolve) => (flushed = resolve));
+      for (const update of updates) fanout.update(update, null);
+      await sent;
+      return fanout.intervalMs;
+    };
+    const intervals: number[] = [];
+    // A clump after a quiet spell goes out at once and stretches nothing; clumps that keep
+    // arriving within the interval stretch it, up to 4 × 10 ms.
+    for (const count of [8, 8, 8, 8]) intervals.push(await burst(count));
+    await sleep(50);
+    for (const count of [1, 1]) intervals.push(await burst(count));
+    expect(intervals).toEqual([10, 20, 40, 40, 20, 10]);
+  });
+});

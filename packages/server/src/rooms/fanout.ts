@@ -9,6 +9,16 @@ import type { Connection } from './connection.js';
  */
 const MERGE_GROUP = 64;
 
+/**
+ * How far a busy room's interval may stretch, as a multiple of the configured one. A flush that
+ * had to wait for the interval and then carried BUSY_FLUSH items or more doubles the interval (up
+ * to this); one that carried a single item halves it again. A room with a few writers keeps the
+ * short interval, and so does one that gets a single clump (a paste, several keys in one turn);
+ * a flooded one sends fewer, bigger frames, and the latency it adds stays bounded.
+ */
+const MAX_STRETCH = 4;
+const BUSY_FLUSH = 4;
+
 export interface FanoutSinks {
   /** A merged group of document updates was sent; `origin` is the one source of all of them, if any. */
   afterUpdate(update: Uint8Array, soleOrigin: unknown): void;
@@ -34,19 +44,23 @@ export class Fanout {
   #awarenessOrigins = new Set<unknown>();
   #immediate: NodeJS.Immediate | null = null;
   #timer: NodeJS.Timeout | null = null;
+  /** Whether the pending flush is held back by the interval (the room is sending that often). */
+  #held = false;
   /** performance.now() before which the next flush waits. */
   #nextFlushAt = 0;
-  readonly #intervalMs: number;
+  readonly #baseIntervalMs: number;
+  #intervalMs: number;
 
   /**
    * `intervalMs`: the shortest time between two flushes. A room whose updates are further apart
    * sends each at once (at the end of the event-loop turn); a busy room batches what arrives in
    * that time into one frame, so the frames sent, and the CPU they cost (mostly the writev
-   * system call per recipient), stop growing with the rate of updates.
+   * system call per recipient), stop growing with the rate of updates. The interval adapts to
+   * the room's rate between `intervalMs` and MAX_STRETCH times that.
    */
   constructor(connections: ReadonlySet<Connection>, awareness: Awareness, intervalMs: number, sinks: FanoutSinks) {
     this.#connections = connections;
-    this.#intervalMs = intervalMs;
+    this.#baseIntervalMs = this.#intervalMs = intervalMs;
     this.#awareness = awareness;
     this.#sinks = sinks;
   }
@@ -67,7 +81,8 @@ export class Fanout {
     // setImmediate runs once the current poll phase is done: frames read from every socket in
     // this turn are in the batch, and nobody waits longer than that turn unless the room is busy.
     const wait = this.#nextFlushAt - performance.now();
-    if (wait > 0) this.#timer = setTimeout(this.flush, wait);
+    this.#held = wait > 0;
+    if (this.#held) this.#timer = setTimeout(this.flush, wait);
     else this.#immediate = setImmediate(this.flush);
   }
 
@@ -80,6 +95,7 @@ export class Fanout {
   /** Sends everything pending now. */
   readonly flush = (): void => {
     this.#cancel();
+    this.#adapt(this.#updates.length + (this.#awarenessClients.size > 0 ? 1 : 0));
     this.#nextFlushAt = performance.now() + this.#intervalMs;
     const updates = this.#updates;
     this.#updates = [];
@@ -100,6 +116,16 @@ export class Fanout {
       this.#sinks.afterAwareness(update, soleOrigin);
     }
   };
+
+  #adapt(items: number): void {
+    if (this.#held && items >= BUSY_FLUSH) this.#intervalMs = Math.min(this.#intervalMs * 2, this.#baseIntervalMs * MAX_STRETCH);
+    else if (items <= 1) this.#intervalMs = Math.max(this.#intervalMs / 2, this.#baseIntervalMs);
+  }
+
+  /** The current shortest time between two flushes, in ms. */
+  get intervalMs(): number {
+    return this.#intervalMs;
+  }
 
   #send(message: Uint8Array, except: unknown): void {
     for (const conn of this.#connections) if (conn !== except) conn.send(message);
