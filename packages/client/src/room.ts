@@ -463,10 +463,14 @@ export class RoomHandle extends ObservableV2<RoomEvents> {
       case 'chat':
         this.#onChat(message.message);
         break;
-      case 'activity':
-        this.#addActivity([message.entry]);
-        this.emit('activity', [message.entry]);
+      case 'activity': {
+        // Batched by the server: a member who just joined may get entries its welcome had.
+        const held = new Set(this.#activity.map((entry) => entry.seq));
+        const fresh = message.entries.filter((entry) => !held.has(entry.seq));
+        this.#addActivity(fresh);
+        for (const entry of fresh) this.emit('activity', [entry]);
         break;
+      }
       case 'typing':
         this.#onTyping(message.member, message.on);
         break;

@@ -108,7 +108,8 @@ export const WelcomeMessage = z.object({
 });
 /** A change to the member list: `changed` are new or renamed members, `left` the ids of those who left. */
 export const MembersMessage = z.object({ type: z.literal('members'), changed: z.array(Member), left: z.array(z.string()) });
-export const ActivityMessage = z.object({ type: z.literal('activity'), entry: ActivityEntry });
+/** New activity entries, oldest first; they may repeat entries the welcome had (drop known `seq`s). */
+export const ActivityMessage = z.object({ type: z.literal('activity'), entries: z.array(ActivityEntry) });
 export const ChatBroadcastMessage = z.object({ type: z.literal('chat'), message: ChatMessage });
 export const TypingBroadcastMessage = z.object({ type: z.literal('typing'), member: Member, on: z.boolean() });
 export const EventBroadcastMessage = z.object({

@@ -1,6 +1,6 @@
 import { parseServerMessage, SUBPROTOCOL } from '@tandem/protocol';
 import { describe, expect, it } from 'vitest';
-import { controlMessages, member, next, rawSocket, startServer, until } from './helpers.js';
+import { client, controlMessages, member, next, rawSocket, startServer, until } from './helpers.js';
 
 describe('control channel', () => {
   it('welcomes a member with id, color, members and history, and tells the others', async () => {
@@ -83,6 +83,44 @@ describe('control channel', () => {
     expect([name, data, (from as { name: string }).name]).toEqual(['cursor-jump', { line: 3 }, 'Alice']);
   });
 
+  it('batches a join storm into a few presence frames per member, losing no join', async () => {
+    const server = await startServer();
+    const watcher = await rawSocket(server.wsUrl, 'storm', SUBPROTOCOL);
+    const received = controlMessages(watcher);
+    watcher.send(JSON.stringify({ type: 'join', name: 'Watcher' }));
+    await until(() => received.some((m) => m.type === 'welcome'), 'the watcher welcomed');
+    const joiners = await Promise.all(Array.from({ length: 40 }, () => rawSocket(server.wsUrl, 'storm', SUBPROTOCOL)));
+    // Joins a few ms apart, as in a room reconnecting after a restart (each in its own turn).
+    for (const [i, ws] of joiners.entries()) {
+      ws.send(JSON.stringify({ type: 'join', name: `Guest ${i}` }));
+      await new Promise((resolve) => setTimeout(resolve, 3));
+    }
+    const of = (type: string) => received.filter((m) => m.type === type);
+    const joinedNames = () => new Set(of('members').flatMap((m) => m.changed.map((c: { name: string }) => c.name)));
+    const entries = () => of('activity').flatMap((m) => m.entries as Array<{ seq: number; kind: string }>);
+    await until(() => joinedNames().size === 41 && entries().length >= 41, 'all 41 joins at the watcher');
+    expect(new Set(entries().map((e) => e.seq)).size).toBe(entries().length);
+    expect(entries().filter((e) => e.kind === 'join')).toHaveLength(41);
+    // One frame per join would be 40 of each; joins over ~150 ms, sent per 50 ms, make a handful.
+    expect(of('members').length).toBeLessThan(10);
+    expect(of('activity').length).toBeLessThan(10);
+  });
+
+  it('does not report activity a fresh member already had in its welcome', async () => {
+    const server = await startServer();
+    await member(server.wsUrl, 'fresh', 'Alice');
+    const bob = client(server.wsUrl, 'fresh', { name: 'Bob' });
+    const events: number[] = [];
+    bob.on('activity', (entry) => events.push(entry.seq));
+    await bob.whenJoined();
+    const carol = await member(server.wsUrl, 'fresh', 'Carol');
+    await until(() => bob.activity.length === 3, 'Carol\'s join at Bob', 5_000, bob);
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    // Bob's welcome held Alice's and his own join; the batch that follows repeats his own.
+    expect(bob.activity.map((e) => `${e.member.name} ${e.kind}`)).toEqual(['Alice join', 'Bob join', 'Carol join']);
+    expect(events).toEqual([carol.activity.at(-1)!.seq]);
+  });
+
   it('answers invalid control messages with an error frame and keeps the connection', async () => {
     const server = await startServer();
     const ws = await rawSocket(server.wsUrl, 'strict', SUBPROTOCOL);
@@ -94,8 +132,10 @@ describe('control channel', () => {
     ws.send(JSON.stringify({ type: 'join', name: 'Eve', admin: true }));
     ws.send(JSON.stringify({ type: 'join', name: 'Eve' }));
     ws.send(JSON.stringify({ type: 'join', name: 'Eve' }));
-    await until(() => received.length === 7, 'seven answers');
-    expect(received.map((m) => (m.type === 'error' ? m.code : m.type))).toEqual([
+    // Eve's own join comes back in the room's batched `members` and `activity`; not answers.
+    const answers = () => received.filter((m) => m.type !== 'members' && m.type !== 'activity');
+    await until(() => answers().length === 7, 'seven answers');
+    expect(answers().map((m) => (m.type === 'error' ? m.code : m.type))).toEqual([
       'bad_message',
       'not_joined',
       'bad_message',
@@ -104,7 +144,7 @@ describe('control channel', () => {
       'welcome',
       'already_joined',
     ]);
-    expect(received[2]?.message).toMatch(/name must not be empty/);
+    expect(answers()[2]?.message).toMatch(/name must not be empty/);
     expect(ws.readyState).toBe(ws.OPEN);
   });
 });

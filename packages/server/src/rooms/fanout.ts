@@ -2,6 +2,7 @@ import { encodeAwarenessMessage, encodeUpdateMessage } from '@tandem/protocol';
 import { encodeAwarenessUpdate, type Awareness } from 'y-protocols/awareness';
 import * as Y from 'yjs';
 import type { Connection } from './connection.js';
+import { Pacer } from './pacer.js';
 
 /**
  * Merging more updates than this at once gets slow: Y.mergeUpdates sorts and re-encodes the
@@ -42,12 +43,7 @@ export class Fanout {
   #updates: Array<{ update: Uint8Array; origin: unknown }> = [];
   #awarenessClients = new Set<number>();
   #awarenessOrigins = new Set<unknown>();
-  #immediate: NodeJS.Immediate | null = null;
-  #timer: NodeJS.Timeout | null = null;
-  /** Whether the pending flush is held back by the interval (the room is sending that often). */
-  #held = false;
-  /** performance.now() before which the next flush waits. */
-  #nextFlushAt = 0;
+  readonly #pacer = new Pacer(() => this.flush());
   readonly #baseIntervalMs: number;
   #intervalMs: number;
 
@@ -67,36 +63,19 @@ export class Fanout {
 
   update(update: Uint8Array, origin: unknown): void {
     this.#updates.push({ update, origin });
-    this.#schedule();
+    this.#pacer.schedule();
   }
 
   awarenessChange(clients: number[], origin: unknown): void {
     for (const client of clients) this.#awarenessClients.add(client);
     this.#awarenessOrigins.add(origin);
-    this.#schedule();
-  }
-
-  #schedule(): void {
-    if (this.#immediate || this.#timer) return;
-    // setImmediate runs once the current poll phase is done: frames read from every socket in
-    // this turn are in the batch, and nobody waits longer than that turn unless the room is busy.
-    const wait = this.#nextFlushAt - performance.now();
-    this.#held = wait > 0;
-    if (this.#held) this.#timer = setTimeout(this.flush, wait);
-    else this.#immediate = setImmediate(this.flush);
-  }
-
-  #cancel(): void {
-    if (this.#immediate) clearImmediate(this.#immediate);
-    if (this.#timer) clearTimeout(this.#timer);
-    this.#immediate = this.#timer = null;
+    this.#pacer.schedule();
   }
 
   /** Sends everything pending now. */
-  readonly flush = (): void => {
-    this.#cancel();
+  flush(): void {
     this.#adapt(this.#updates.length + (this.#awarenessClients.size > 0 ? 1 : 0));
-    this.#nextFlushAt = performance.now() + this.#intervalMs;
+    this.#pacer.flushed(this.#intervalMs);
     const updates = this.#updates;
     this.#updates = [];
     for (let i = 0; i < updates.length; i += MERGE_GROUP) {
@@ -115,10 +94,10 @@ export class Fanout {
       this.#send(encodeAwarenessMessage(update), soleOrigin);
       this.#sinks.afterAwareness(update, soleOrigin);
     }
-  };
+  }
 
   #adapt(items: number): void {
-    if (this.#held && items >= BUSY_FLUSH) this.#intervalMs = Math.min(this.#intervalMs * 2, this.#baseIntervalMs * MAX_STRETCH);
+    if (this.#pacer.held && items >= BUSY_FLUSH) this.#intervalMs = Math.min(this.#intervalMs * 2, this.#baseIntervalMs * MAX_STRETCH);
     else if (items <= 1) this.#intervalMs = Math.max(this.#intervalMs / 2, this.#baseIntervalMs);
   }
 
@@ -132,7 +111,7 @@ export class Fanout {
   }
 
   dispose(): void {
-    this.#cancel();
+    this.#pacer.cancel();
     this.#updates = [];
     this.#awarenessClients.clear();
   }

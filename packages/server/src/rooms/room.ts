@@ -31,6 +31,7 @@ import type { Storage } from '../storage/storage.js';
 import type { WriteBehind } from '../storage/write-behind.js';
 import { Connection } from './connection.js';
 import { Fanout } from './fanout.js';
+import { PresenceBatch } from './presence.js';
 
 /** Chat messages and activity entries kept in memory per room (serves welcome and most resumes). */
 const TAIL = 200;
@@ -38,6 +39,11 @@ const TAIL = 200;
 const DEDUPE_WINDOW = 10_000;
 /** Frames a connection may send before its room has loaded (their bytes are bounded by config too). */
 const MAX_PENDING_FRAMES = 1_000;
+/**
+ * Joins, leaves and renames reach the members at most this often, batched: in a join storm each
+ * member parses a few frames per interval instead of one per join. Unnoticeable to people.
+ */
+const PRESENCE_INTERVAL_MS = 50;
 
 const LOAD_ORIGIN = Symbol('load');
 const BUS_ORIGIN = Symbol('bus');
@@ -81,6 +87,7 @@ export class Room {
   readonly #ctx: RoomContext;
   readonly #connections = new Set<Connection>();
   readonly #fanout: Fanout;
+  readonly #presence = new PresenceBatch(PRESENCE_INTERVAL_MS, (message) => this.#broadcastJoined(message));
   #bus: BusChannel | null = null;
   #chat: ChatMessage[] = [];
   #activity: ActivityEntry[] = [];
@@ -295,8 +302,8 @@ export class Room {
         if (previousName === message.name) return;
         const renamed = { ...member, name: message.name, color: colorForName(message.name) };
         conn.member = renamed;
-        this.#broadcastJoined({ type: 'members', changed: [renamed], left: [] });
-        this.#recordActivity('rename', renamed, null, previousName);
+        this.#presence.changed(renamed);
+        this.#recordActivity('rename', renamed, previousName);
         return;
       }
       case 'chat':
@@ -360,7 +367,7 @@ export class Room {
     const displayName = conn.identity.name ?? name;
     const member: Member = { id: conn.id, name: displayName, color: colorForName(displayName) };
     conn.member = member;
-    this.#recordActivity('join', member, conn);
+    this.#recordActivity('join', member);
     conn.sendJson({
       type: 'welcome',
       you: member,
@@ -371,16 +378,16 @@ export class Room {
       activitySeq: this.#activitySeq,
       rights: conn.rights,
     });
-    this.#broadcastJoined({ type: 'members', changed: [member], left: [] }, conn);
+    this.#presence.changed(member);
   }
 
-  /** Appends to the activity log and tells every joined member except `except`. */
-  #recordActivity(kind: ActivityEntry['kind'], member: Member, except: Connection | null, previousName?: string): void {
+  /** Appends to the activity log and tells every joined member (batched). */
+  #recordActivity(kind: ActivityEntry['kind'], member: Member, previousName?: string): void {
     const entry: ActivityEntry = { seq: ++this.#activitySeq, time: Date.now(), kind, member };
     if (previousName !== undefined) entry.previousName = previousName;
     pushBounded(this.#activity, entry);
     this.#ctx.persistence.appendActivity(this.name, entry);
-    this.#broadcastJoined({ type: 'activity', entry }, except);
+    this.#presence.activity(entry);
   }
 
   #chatMessage(conn: Connection, author: Member, id: string, text: string): void {
@@ -510,8 +517,8 @@ export class Room {
     const member = conn.member;
     if (member && !this.#ctx.isShuttingDown()) {
       if (conn.typing) this.#broadcastJoined({ type: 'typing', member, on: false });
-      this.#broadcastJoined({ type: 'members', changed: [], left: [member.id] });
-      this.#recordActivity('leave', member, null);
+      this.#presence.left(member.id);
+      this.#recordActivity('leave', member);
     }
     if (this.#connections.size === 0) this.#scheduleUnload();
   }
@@ -519,6 +526,7 @@ export class Room {
   /** Queues the final compaction of a room that is about to be dropped at shutdown. */
   prepareShutdown(): void {
     this.#fanout.flush();
+    this.#presence.flush();
     if (this.#state === 'ready' && this.#logLength > 0) this.#compact();
   }
 
@@ -556,6 +564,7 @@ export class Room {
     this.#bus?.leave();
     this.#bus = null;
     this.#fanout.dispose();
+    this.#presence.dispose();
     this.awareness.destroy();
     this.doc.destroy();
     this.#ctx.onGone(this);

@@ -1,0 +1,65 @@
+import type { ActivityEntry, Member, ServerMessage } from '@tandem/protocol';
+import { Pacer } from './pacer.js';
+
+/**
+ * Who joined, left or was renamed in a room, and the activity entries that record it, sent to
+ * the members as at most one `members` and one `activity` message per interval. Without it a
+ * join storm (a room of hundreds reconnecting after a restart) sends every member a frame per
+ * join: N² frames to parse. Chat, typing and events are not batched: they are not N².
+ *
+ * A member who joins within an interval gets the whole state in its welcome and may then see
+ * its own join, or entries it holds, again in the batch: `changed` is idempotent and clients
+ * drop activity entries by `seq`.
+ */
+export class PresenceBatch {
+  readonly #intervalMs: number;
+  readonly #broadcast: (message: ServerMessage) => void;
+  readonly #pacer = new Pacer(() => this.flush());
+  #changed = new Map<string, Member>();
+  #left: string[] = [];
+  #activity: ActivityEntry[] = [];
+
+  /** `broadcast`: sends one control message, encoded once, to every joined member. */
+  constructor(intervalMs: number, broadcast: (message: ServerMessage) => void) {
+    this.#intervalMs = intervalMs;
+    this.#broadcast = broadcast;
+  }
+
+  /** A member joined or was renamed. */
+  changed(member: Member): void {
+    this.#changed.set(member.id, member);
+    this.#pacer.schedule();
+  }
+
+  left(id: string): void {
+    this.#changed.delete(id);
+    this.#left.push(id);
+    this.#pacer.schedule();
+  }
+
+  activity(entry: ActivityEntry): void {
+    this.#activity.push(entry);
+    this.#pacer.schedule();
+  }
+
+  /** Sends everything pending now. */
+  flush(): void {
+    this.#pacer.flushed(this.#intervalMs);
+    if (this.#changed.size > 0 || this.#left.length > 0) {
+      this.#broadcast({ type: 'members', changed: [...this.#changed.values()], left: this.#left });
+      this.#changed = new Map();
+      this.#left = [];
+    }
+    if (this.#activity.length > 0) {
+      this.#broadcast({ type: 'activity', entries: this.#activity });
+      this.#activity = [];
+    }
+  }
+
+  dispose(): void {
+    this.#pacer.cancel();
+    this.#changed.clear();
+    this.#left = [];
+    this.#activity = [];
+  }
+}
