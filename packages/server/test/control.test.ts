@@ -106,6 +106,27 @@ describe('control channel', () => {
     expect(of('activity').length).toBeLessThan(10);
   });
 
+  it('batches presence longer in a bigger room, so joins slower than 50 ms apart still share frames', async () => {
+    const server = await startServer({ maxConnectionsPerIp: 1_000, handshakesPerSecondPerIp: 1_000 });
+    const join = async (name: string) => {
+      const ws = await rawSocket(server.wsUrl, 'big', SUBPROTOCOL);
+      ws.send(JSON.stringify({ type: 'join', name }));
+      return ws;
+    };
+    const watcher = await join('Watcher');
+    for (let i = 0; i < 60; i++) await join(`Early ${i}`);
+    await new Promise((resolve) => setTimeout(resolve, 1_200));
+    // 61 connections: a presence interval of about 300 ms. 10 joins 60 ms apart over ~600 ms.
+    const received = controlMessages(watcher);
+    for (let i = 0; i < 10; i++) {
+      await join(`Late ${i}`);
+      await new Promise((resolve) => setTimeout(resolve, 60));
+    }
+    const names = () => new Set(received.filter((m) => m.type === 'members').flatMap((m) => m.changed.map((c: { name: string }) => c.name)));
+    await until(() => names().size === 10, 'the 10 late joins at the watcher');
+    expect(received.filter((m) => m.type === 'members').length).toBeLessThanOrEqual(5);
+  });
+
   it('does not report activity a fresh member already had in its welcome', async () => {
     const server = await startServer();
     await member(server.wsUrl, 'fresh', 'Alice');

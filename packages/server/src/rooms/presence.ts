@@ -2,8 +2,20 @@ import type { ActivityEntry, Member, ServerMessage } from '@tandem/protocol';
 import { Pacer } from './pacer.js';
 
 /**
+ * The shortest time between two presence flushes in a room of `connections`: 50 ms, 5 ms per
+ * connection in rooms of more than 10, at most 1 s. Every flush is a frame for each member to
+ * parse, so a big room batches longer: 100 people reconnecting over a few seconds get a couple
+ * of frames a second each instead of one per join. The first change after a quiet spell still
+ * goes out at once.
+ */
+export function presenceIntervalMs(connections: number): number {
+  return Math.min(1_000, Math.max(50, connections * 5));
+}
+
+/**
  * Who joined, left or was renamed in a room, and the activity entries that record it, sent to
- * the members as at most one `members` and one `activity` message per interval. Without it a
+ * the members as at most one `members` and one `activity` message per interval (longer in a
+ * bigger room). Without it a
  * join storm (a room of hundreds reconnecting after a restart) sends every member a frame per
  * join: N² frames to parse. Chat, typing and events are not batched: they are not N².
  *
@@ -12,15 +24,18 @@ import { Pacer } from './pacer.js';
  * drop activity entries by `seq`.
  */
 export class PresenceBatch {
-  readonly #intervalMs: number;
+  readonly #intervalMs: () => number;
   readonly #broadcast: (message: ServerMessage) => void;
   readonly #pacer = new Pacer(() => this.flush());
   #changed = new Map<string, Member>();
   #left: string[] = [];
   #activity: ActivityEntry[] = [];
 
-  /** `broadcast`: sends one control message, encoded once, to every joined member. */
-  constructor(intervalMs: number, broadcast: (message: ServerMessage) => void) {
+  /**
+   * `intervalMs`: asked at each flush for the time until the next one may go out.
+   * `broadcast`: sends one control message, encoded once, to every joined member.
+   */
+  constructor(intervalMs: () => number, broadcast: (message: ServerMessage) => void) {
     this.#intervalMs = intervalMs;
     this.#broadcast = broadcast;
   }
@@ -44,7 +59,7 @@ export class PresenceBatch {
 
   /** Sends everything pending now. */
   flush(): void {
-    this.#pacer.flushed(this.#intervalMs);
+    this.#pacer.flushed(this.#intervalMs());
     if (this.#changed.size > 0 || this.#left.length > 0) {
       this.#broadcast({ type: 'members', changed: [...this.#changed.values()], left: this.#left });
       this.#changed = new Map();

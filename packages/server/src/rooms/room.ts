@@ -31,7 +31,7 @@ import type { Storage } from '../storage/storage.js';
 import type { WriteBehind } from '../storage/write-behind.js';
 import { Connection } from './connection.js';
 import { Fanout } from './fanout.js';
-import { PresenceBatch } from './presence.js';
+import { PresenceBatch, presenceIntervalMs } from './presence.js';
 
 /** Chat messages and activity entries kept in memory per room (serves welcome and most resumes). */
 const TAIL = 200;
@@ -39,11 +39,6 @@ const TAIL = 200;
 const DEDUPE_WINDOW = 10_000;
 /** Frames a connection may send before its room has loaded (their bytes are bounded by config too). */
 const MAX_PENDING_FRAMES = 1_000;
-/**
- * Joins, leaves and renames reach the members at most this often, batched: in a join storm each
- * member parses a few frames per interval instead of one per join. Unnoticeable to people.
- */
-const PRESENCE_INTERVAL_MS = 50;
 
 const LOAD_ORIGIN = Symbol('load');
 const BUS_ORIGIN = Symbol('bus');
@@ -87,7 +82,10 @@ export class Room {
   readonly #ctx: RoomContext;
   readonly #connections = new Set<Connection>();
   readonly #fanout: Fanout;
-  readonly #presence = new PresenceBatch(PRESENCE_INTERVAL_MS, (message) => this.#broadcastJoined(message));
+  readonly #presence = new PresenceBatch(
+    () => presenceIntervalMs(this.#connections.size),
+    (message) => this.#broadcastJoined(message),
+  );
   #bus: BusChannel | null = null;
   #chat: ChatMessage[] = [];
   #activity: ActivityEntry[] = [];
