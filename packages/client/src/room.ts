@@ -465,8 +465,8 @@ export class RoomHandle extends ObservableV2<RoomEvents> {
         break;
       case 'activity': {
         // Batched by the server: a member who just joined may get entries its welcome had.
-        const held = new Set(this.#activity.map((entry) => entry.seq));
-        const fresh = message.entries.filter((entry) => !held.has(entry.seq));
+        const newest = this.#activity.at(-1)?.seq ?? 0;
+        const fresh = message.entries.filter((entry) => entry.seq > newest || !this.#activity.some((held) => held.seq === entry.seq));
         this.#addActivity(fresh);
         for (const entry of fresh) this.emit('activity', [entry]);
         break;

@@ -39,6 +39,14 @@ function typist(socket: WebSocket) {
   };
 }
 
+/** A server with the given fan-out interval, an observer counting update frames, and a typist, in `room`. */
+async function pacedRoom(fanoutIntervalMs: number, room: string) {
+  const server = await startServer({ fanoutIntervalMs });
+  const received = updateFrames(await rawSocket(server.wsUrl, room));
+  const sender = typist(await rawSocket(server.wsUrl, room));
+  return { server, received, sender };
+}
+
 describe('fan-out', () => {
   it('coalesces a burst into few merged frames, and does not echo a sender its own updates', async () => {
     const server = await startServer();
@@ -75,10 +83,7 @@ describe('fan-out', () => {
   });
 
   it('batches a busy room per FANOUT_INTERVAL_MS, and does not hold back updates spaced further apart', async () => {
-    const server = await startServer({ fanoutIntervalMs: 40 });
-    const observer = await rawSocket(server.wsUrl, 'paced');
-    const received = updateFrames(observer);
-    const sender = typist(await rawSocket(server.wsUrl, 'paced'));
+    const { server, received, sender } = await pacedRoom(40, 'paced');
     // 40 updates, one every 2 ms: each event-loop turn sees one, so only the interval batches them.
     await sender.type(40, 2);
     await until(() => server.registry.get('paced')?.doc.getText('t').length === 40, 'all applied');
@@ -95,10 +100,7 @@ describe('fan-out', () => {
   });
 
   it('stretches the interval of a flooded room, up to four times, and sends fewer frames', async () => {
-    const server = await startServer({ fanoutIntervalMs: 10 });
-    const observer = await rawSocket(server.wsUrl, 'flood');
-    const received = updateFrames(observer);
-    const sender = typist(await rawSocket(server.wsUrl, 'flood'));
+    const { server, received, sender } = await pacedRoom(10, 'flood');
     // 150 updates, one every 2 ms for about 300 ms: at a fixed 10 ms that is some 30 frames.
     await sender.type(150, 2);
     const watcher = client(server.wsUrl, 'flood');

@@ -10,23 +10,21 @@ export class Pacer {
   #timer: NodeJS.Timeout | null = null;
   /** performance.now() before which the next flush waits. */
   #nextAt = 0;
-  /** Whether the pending flush is held back by the interval (changes come that often). */
-  #held = false;
 
   constructor(flush: () => void) {
     this.#flush = flush;
   }
 
+  /** Whether the pending flush is held back by the interval (changes come that often). */
   get held(): boolean {
-    return this.#held;
+    return this.#timer !== null;
   }
 
   /** Makes sure a flush is pending. */
   schedule(): void {
     if (this.#immediate || this.#timer) return;
     const wait = this.#nextAt - performance.now();
-    this.#held = wait > 0;
-    if (this.#held) this.#timer = setTimeout(this.#flush, wait);
+    if (wait > 0) this.#timer = setTimeout(this.#flush, wait);
     else this.#immediate = setImmediate(this.#flush);
   }
 
@@ -40,6 +38,5 @@ export class Pacer {
     if (this.#immediate) clearImmediate(this.#immediate);
     if (this.#timer) clearTimeout(this.#timer);
     this.#immediate = this.#timer = null;
-    this.#held = false;
   }
 }
