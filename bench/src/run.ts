@@ -44,13 +44,14 @@ const resultsDir = fileURLToPath(new URL(args.out ?? '../results/', import.meta.
 const log = (line: string): void => void process.stderr.write(`${line}\n`);
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-function forkTs(file: string, server = false): ChildProcess {
+/** `v8Flags` are for a server process only. */
+function forkTs(file: string, server = false, v8Flags: string[] = []): ChildProcess {
   // BENCH_PROFILE=<dir> writes a V8 CPU profile of every server process there (see the README).
   const profiling = server && process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROFILE] : [];
   // Servers can be asked for their live memory after a full collection (servers/ready.ts).
   const gc = server ? ['--expose-gc'] : [];
   return fork(fileURLToPath(new URL(file, import.meta.url)), [], {
-    execArgv: ['--import', 'tsx', ...gc, ...profiling],
+    execArgv: ['--import', 'tsx', ...gc, ...v8Flags, ...profiling],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
 }
@@ -85,8 +86,8 @@ function next<T extends { type: string }>(child: ChildProcess, types: string[], 
   });
 }
 
-async function startServer(name: ServerName): Promise<{ child: ChildProcess; port: number }> {
-  const child = forkTs(`servers/${name}.ts`, true);
+async function startServer(name: ServerName, v8Flags: string[]): Promise<{ child: ChildProcess; port: number }> {
+  const child = forkTs(`servers/${name}.ts`, true, v8Flags);
   const { port } = await next<{ type: 'ready'; port: number }>(child, ['ready'], `the ${name} server to start`, 30_000);
   return { child, port };
 }
@@ -125,8 +126,8 @@ interface Session {
   base: string;
 }
 
-async function session<T>(target: Target, workerCount: number, body: (s: Session) => Promise<T>): Promise<T> {
-  const { child: server, port } = await startServer(target.server);
+async function session<T>(target: Target, workerCount: number, body: (s: Session) => Promise<T>, v8Flags: string[] = []): Promise<T> {
+  const { child: server, port } = await startServer(target.server, v8Flags);
   const workers = Array.from({ length: workerCount }, () => forkTs('worker.ts'));
   try {
     return await body({ server, workers, base: `ws://127.0.0.1:${port}${target.path}` });
@@ -217,6 +218,17 @@ async function warmUp(target: Target, base: string, clients: number, rooms: numb
   await sleep(unloadMs);
 }
 
+/**
+ * V8 flags for W3's servers, so that the memory readings count what the connections hold rather
+ * than where the garbage collector happened to be (applied to every server alike):
+ * - the young generation is pinned at 1 MB per semispace. Left alone, V8 grows it (up to 2 × 16 MB)
+ *   during the connect storm and shrinks it only by heuristics that a forced collection does not
+ *   trigger, so it was anywhere from 0 to 16 KB of a server's figure per connection at 2,000;
+ * - every full collection compacts, as V8's memory reducer does for an idle process, so old-space
+ *   pages left half empty by the storm's short-lived objects are not counted either.
+ */
+const STEADY_HEAP = ['--min-semi-space-size=1', '--max-semi-space-size=1', '--compact-on-every-full-gc'];
+
 /** W3: many clients across many rooms, connected and synced, then idle. */
 async function idleCase(target: Target) {
   const { clients, rooms, workers: workerCount, unloadMs } = sizes.w3;
@@ -246,7 +258,7 @@ async function idleCase(target: Target) {
       liveKbPerConnection: (liveAfter - liveBefore) / 1024 / clients,
       rssMb: after / 1024,
     };
-  });
+  }, STEADY_HEAP);
 }
 
 /** W4: a document built from a burst of small updates, then fresh clients join one by one. */
