@@ -18,6 +18,11 @@ export function mergeBySeq<T extends { seq: number }>(list: T[], entries: readon
   return merged.length > keep ? merged.slice(merged.length - keep) : merged;
 }
 
+/** Whether `list` (sorted by seq) holds `seq`; a seq newer than the last entry costs no scan. */
+export function holdsSeq(list: readonly { seq: number }[], seq: number): boolean {
+  return seq <= (list.at(-1)?.seq ?? 0) && list.some((entry) => entry.seq === seq);
+}
+
 /** The highest seq up to which `list` (sorted by seq) has no gap, counting from `from`. */
 export function contiguousSeq(list: readonly { seq: number }[], from: number): number {
   // Usually the newest entry is the next one: nothing to scan.

@@ -19,7 +19,7 @@ import { ObservableV2 } from 'lib0/observable';
 import { Awareness, removeAwarenessStates } from 'y-protocols/awareness';
 import * as Y from 'yjs';
 import { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
-import { contiguousSeq, mergeBySeq } from './history.js';
+import { contiguousSeq, holdsSeq, mergeBySeq } from './history.js';
 
 /** The part of the WebSocket constructor the SDK uses: the browser's, or `ws` in Node. */
 export type WebSocketLike = {
@@ -465,8 +465,7 @@ export class RoomHandle extends ObservableV2<RoomEvents> {
         break;
       case 'activity': {
         // Batched by the server: a member who just joined may get entries its welcome had.
-        const newest = this.#activity.at(-1)?.seq ?? 0;
-        const fresh = message.entries.filter((entry) => entry.seq > newest || !this.#activity.some((held) => held.seq === entry.seq));
+        const fresh = message.entries.filter((entry) => !holdsSeq(this.#activity, entry.seq));
         this.#addActivity(fresh);
         for (const entry of fresh) this.emit('activity', [entry]);
         break;
@@ -539,8 +538,7 @@ export class RoomHandle extends ObservableV2<RoomEvents> {
       const index = this.#outbox.findIndex((item) => item.kind === 'chat' && item.id === message.id);
       if (index >= 0) this.#outbox.splice(index, 1);
     }
-    const newest = this.#chat.at(-1)?.seq ?? 0;
-    const known = message.seq <= newest && this.#chat.some((m) => m.seq === message.seq);
+    const known = holdsSeq(this.#chat, message.seq);
     this.#addChat([message]);
     if (!known) this.emit('chat', [message]);
   }

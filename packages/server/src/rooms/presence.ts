@@ -15,9 +15,9 @@ export function presenceIntervalMs(connections: number): number {
 /**
  * Who joined, left or was renamed in a room, and the activity entries that record it, sent to
  * the members as at most one `members` and one `activity` message per interval (longer in a
- * bigger room). Without it a
- * join storm (a room of hundreds reconnecting after a restart) sends every member a frame per
- * join: N² frames to parse. Chat, typing and events are not batched: they are not N².
+ * bigger room). Without it a join storm (a room of hundreds reconnecting after a restart) sends
+ * every member a frame per join: N² frames to parse. Chat, typing and events are not batched:
+ * they are not N².
  *
  * A member who joins within an interval gets the whole state in its welcome and may then see
  * its own join, or entries it holds, again in the batch: `changed` is idempotent and clients
