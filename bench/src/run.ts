@@ -192,10 +192,17 @@ async function typingCase(target: Target, clients: number, writers: number, step
   });
 }
 
-/** The server's live memory (bytes) after a full garbage collection. */
-async function liveBytes(server: ChildProcess): Promise<number> {
+/**
+ * The server's memory after a full garbage collection: live bytes, and RSS in KB read a second
+ * later. Right after a compacting collection RSS still counts the pages it evacuated, until V8's
+ * background thread unmaps them a few milliseconds on: read at once, RSS swung by up to 12 MB
+ * from one collection to the next in an idle server.
+ */
+async function settledMemory(server: ChildProcess): Promise<{ liveBytes: number; rssKb: number }> {
   server.send({ type: 'memory' });
-  return (await next<LiveMemory>(server, ['memory'], 'the server to report its memory', 30_000)).liveBytes;
+  const { liveBytes } = await next<LiveMemory>(server, ['memory'], 'the server to report its memory', 30_000);
+  await sleep(1_000);
+  return { liveBytes, rssKb: memoryKb(server.pid!).rss };
 }
 
 /**
@@ -235,8 +242,7 @@ async function idleCase(target: Target) {
   return session(target, workerCount, async ({ server, workers, base }) => {
     await warmUp(target, base, Math.ceil(clients / 10), Math.ceil(rooms / 10), unloadMs);
     await settle(server);
-    const liveBefore = await liveBytes(server);
-    const before = memoryKb(server.pid!).rss;
+    const before = await settledMemory(server);
     const all = Array.from({ length: clients }, (_, i) => ({ room: `idle-${i % rooms}`, name: `idle-${i}` }));
     const shares = chunks(all, workers.length);
     const started = now();
@@ -248,15 +254,14 @@ async function idleCase(target: Target) {
     );
     const connectS = (now() - started) / 1000;
     await sleep(2_000);
-    const liveAfter = await liveBytes(server);
-    const after = memoryKb(server.pid!).rss;
+    const after = await settledMemory(server);
     const connect = Histogram.from(results.map((r) => r.connectTimes));
     return {
       connectS,
       connectP99: connect.percentile(0.99),
-      kbPerConnection: (after - before) / clients,
-      liveKbPerConnection: (liveAfter - liveBefore) / 1024 / clients,
-      rssMb: after / 1024,
+      kbPerConnection: (after.rssKb - before.rssKb) / clients,
+      liveKbPerConnection: (after.liveBytes - before.liveBytes) / 1024 / clients,
+      rssMb: after.rssKb / 1024,
     };
   }, STEADY_HEAP);
 }
