@@ -151,9 +151,9 @@ function section(group: Group): string {
     }
     case 'W5': {
       const rates = ok[0]?.row.perStep?.map((s) => s.rate!) ?? [];
-      const headers = ['server', ...rates.map((r) => `${r} msg/s: p50 · p99 ms · delivered · server CPU`)];
+      const headers = ['server', ...rates.map((r) => `${r} msg/s: p50 · p99 ms · delivered · server CPU · generator CPU`)];
       return `${title}\n\n${table(headers, [
-        ...ok.map(({ target, row }) => [label(target), ...row.perStep!.map((s) => `${fmt(s.p50!)} · ${fmt(s.p99!)} · ${fmt(s.deliveredPct!)} % · ${fmt(s.serverCpuPct!, 0)} %`)]),
+        ...ok.map(({ target, row }) => [label(target), ...row.perStep!.map((s) => `${fmt(s.p50!)} · ${fmt(s.p99!)} · ${fmt(s.deliveredPct!)} % · ${fmt(s.serverCpuPct!, 0)} % · ${fmt(s.generatorCpuPct!, 0)} %`)]),
         ...failedRows(group, headers.length),
       ])}`;
     }

@@ -315,7 +315,7 @@ async function chatCase(target: Target) {
     const t0 = now() + 1_000;
     const boundaries = [t0];
     for (const step of steps) boundaries.push(boundaries.at(-1)! + step.seconds * 1000);
-    const samples = sampleAt(boundaries, () => [server.pid!]);
+    const samples = sampleAt(boundaries, () => [server.pid!, ...workers.map((w) => w.pid!)]);
     const results = await Promise.all(
       workers.map((worker) => {
         worker.send({ type: 'go', t0 } satisfies ToWorker);
@@ -333,6 +333,8 @@ async function chatCase(target: Target) {
           p99: histogram.percentile(0.99),
           deliveredPct: (delivered * 100) / (results[0]!.sentPerStep[s]! * members),
           serverCpuPct: ((cpu[s + 1]![0]! - cpu[s]![0]!) * 100) / step.seconds,
+          // Summed over the generator processes: near 100% per process, it is part of the latency.
+          generatorCpuPct: (cpu[s + 1]!.slice(1).reduce((sum, c, i) => sum + c - cpu[s]![i + 1]!, 0) * 100) / step.seconds,
         };
       }),
     };
