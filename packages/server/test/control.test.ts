@@ -127,6 +127,27 @@ describe('control channel', () => {
     expect(received.filter((m) => m.type === 'members').length).toBeLessThanOrEqual(5);
   });
 
+  it('stretches the presence interval while changes keep coming, losing none', async () => {
+    const server = await startServer();
+    const watcher = await rawSocket(server.wsUrl, 'busy', SUBPROTOCOL);
+    watcher.send(JSON.stringify({ type: 'join', name: 'Watcher' }));
+    const renamer = await rawSocket(server.wsUrl, 'busy', SUBPROTOCOL);
+    renamer.send(JSON.stringify({ type: 'join', name: 'Name 0' }));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const received = controlMessages(watcher);
+    // A rename every 10 ms for 1.2 s in a room of two (a 50 ms interval): 24 flushes unstretched.
+    for (let i = 1; i <= 120; i++) {
+      renamer.send(JSON.stringify({ type: 'rename', name: `Name ${i}` }));
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    const renames = () => received.filter((m) => m.type === 'activity').flatMap((m) => m.entries as Array<{ kind: string }>).filter((e) => e.kind === 'rename');
+    await until(() => renames().length === 120, 'all 120 renames at the watcher');
+    const members = received.filter((m) => m.type === 'members');
+    expect(members.at(-1)!.changed.map((c: { name: string }) => c.name)).toEqual(['Name 120']);
+    // Stretched to 4 × 50 ms after two busy flushes: about 9.
+    expect(members.length).toBeLessThan(14);
+  });
+
   it('does not report activity a fresh member already had in its welcome', async () => {
     const server = await startServer();
     await member(server.wsUrl, 'fresh', 'Alice');

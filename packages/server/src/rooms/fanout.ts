@@ -2,7 +2,7 @@ import { encodeAwarenessMessage, encodeUpdateMessage } from '@tandem/protocol';
 import { encodeAwarenessUpdate, type Awareness } from 'y-protocols/awareness';
 import * as Y from 'yjs';
 import type { Connection } from './connection.js';
-import { Pacer } from './pacer.js';
+import { Pacer, Stretch } from './pacer.js';
 
 /**
  * Merging more updates than this at once gets slow: Y.mergeUpdates sorts and re-encodes the
@@ -10,13 +10,7 @@ import { Pacer } from './pacer.js';
  */
 const MERGE_GROUP = 64;
 
-/**
- * How far a busy room's interval may stretch, as a multiple of the configured one. A flush that
- * had to wait for the interval and then carried BUSY_FLUSH items or more doubles the interval (up
- * to this); one that carried a single item halves it again. A room with a few writers keeps the
- * short interval, and so does one that gets a single clump (a paste, several keys in one turn);
- * a flooded one sends fewer, bigger frames, and the latency it adds stays bounded.
- */
+/** A busy room's interval stretches up to 4× while its flushes carry 4 updates or more (see Stretch). */
 const MAX_STRETCH = 4;
 const BUSY_FLUSH = 4;
 
@@ -44,8 +38,8 @@ export class Fanout {
   #awarenessClients = new Set<number>();
   #awarenessOrigins = new Set<unknown>();
   readonly #pacer = new Pacer(() => this.flush());
+  readonly #stretch = new Stretch(MAX_STRETCH, BUSY_FLUSH);
   readonly #baseIntervalMs: number;
-  #intervalMs: number;
 
   /**
    * `intervalMs`: the shortest time between two flushes. A room whose updates are further apart
@@ -56,7 +50,7 @@ export class Fanout {
    */
   constructor(connections: ReadonlySet<Connection>, awareness: Awareness, intervalMs: number, sinks: FanoutSinks) {
     this.#connections = connections;
-    this.#baseIntervalMs = this.#intervalMs = intervalMs;
+    this.#baseIntervalMs = intervalMs;
     this.#awareness = awareness;
     this.#sinks = sinks;
   }
@@ -74,8 +68,8 @@ export class Fanout {
 
   /** Sends everything pending now. */
   flush(): void {
-    this.#adapt(this.#updates.length + (this.#awarenessClients.size > 0 ? 1 : 0));
-    this.#pacer.flushed(this.#intervalMs);
+    this.#stretch.adapt(this.#pacer.held, this.#updates.length + (this.#awarenessClients.size > 0 ? 1 : 0));
+    this.#pacer.flushed(this.intervalMs);
     const updates = this.#updates;
     this.#updates = [];
     for (let i = 0; i < updates.length; i += MERGE_GROUP) {
@@ -96,14 +90,9 @@ export class Fanout {
     }
   }
 
-  #adapt(items: number): void {
-    if (this.#pacer.held && items >= BUSY_FLUSH) this.#intervalMs = Math.min(this.#intervalMs * 2, this.#baseIntervalMs * MAX_STRETCH);
-    else if (items <= 1) this.#intervalMs = Math.max(this.#intervalMs / 2, this.#baseIntervalMs);
-  }
-
   /** The current shortest time between two flushes, in ms. */
   get intervalMs(): number {
-    return this.#intervalMs;
+    return this.#baseIntervalMs * this.#stretch.factor;
   }
 
   #send(message: Uint8Array, except: unknown): void {

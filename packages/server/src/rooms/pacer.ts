@@ -40,3 +40,33 @@ export class Pacer {
     this.#immediate = this.#timer = null;
   }
 }
+
+/**
+ * How far a batching interval stretches while changes keep coming: a flush that had to wait for
+ * the interval and then carried `busyItems` or more doubles the stretch (up to `max` times the
+ * base interval); one that carried a single item halves it again. A room with a few writers or
+ * the odd join keeps the short interval, and so does one that gets a single clump (a paste, a
+ * burst of joins in one turn); a flooded one sends fewer, bigger frames, and the delay it adds
+ * stays bounded.
+ */
+export class Stretch {
+  readonly #max: number;
+  readonly #busyItems: number;
+  #factor = 1;
+
+  constructor(max: number, busyItems: number) {
+    this.#max = max;
+    this.#busyItems = busyItems;
+  }
+
+  /** The multiple of the base interval the next flush waits for. */
+  get factor(): number {
+    return this.#factor;
+  }
+
+  /** To be called by each flush, with whether it waited for the interval and what it carries. */
+  adapt(held: boolean, items: number): void {
+    if (held && items >= this.#busyItems) this.#factor = Math.min(this.#factor * 2, this.#max);
+    else if (items <= 1) this.#factor = Math.max(this.#factor / 2, 1);
+  }
+}
