@@ -120,6 +120,11 @@ function sampleAt(times: number[], pids: () => number[]): Promise<number[][]> {
   );
 }
 
+/** CPU seconds the generator processes (every sampled pid after the server's) used in step `s`. */
+function generatorCpuSeconds(cpu: number[][], s: number): number {
+  return cpu[s + 1]!.slice(1).reduce((sum, c, i) => sum + c - cpu[s]![i + 1]!, 0);
+}
+
 interface Session {
   server: ChildProcess;
   workers: ChildProcess[];
@@ -173,7 +178,7 @@ async function typingCase(target: Target, clients: number, writers: number, step
       const histogram = Histogram.from(results.map((r) => r.histograms[s]!));
       const deliveries = results.reduce((sum, r) => sum + r.deliveries[s]!, 0);
       const serverCpuMs = (cpu[s + 1]![0]! - cpu[s]![0]!) * 1000;
-      const generatorCpu = cpu[s + 1]!.slice(1).reduce((sum, c, i) => sum + c - cpu[s]![i + 1]!, 0);
+      const generatorCpu = generatorCpuSeconds(cpu, s);
       return {
         rate: step.rate,
         p50: histogram.percentile(0.5),
@@ -195,7 +200,7 @@ async function typingCase(target: Target, clients: number, writers: number, step
 /**
  * The server's memory after a full garbage collection: live bytes, and RSS in KB read a second
  * later. Right after a compacting collection RSS still counts the pages it evacuated, until V8's
- * background thread unmaps them a few milliseconds on: read at once, RSS swung by up to 12 MB
+ * background thread unmaps them a few milliseconds on: read at once, RSS swung by up to 22 MB
  * from one collection to the next in an idle server.
  */
 async function settledMemory(server: ChildProcess): Promise<{ liveBytes: number; rssKb: number }> {
@@ -334,7 +339,7 @@ async function chatCase(target: Target) {
           deliveredPct: (delivered * 100) / (results[0]!.sentPerStep[s]! * members),
           serverCpuPct: ((cpu[s + 1]![0]! - cpu[s]![0]!) * 100) / step.seconds,
           // Summed over the generator processes: near 100% per process, it is part of the latency.
-          generatorCpuPct: (cpu[s + 1]!.slice(1).reduce((sum, c, i) => sum + c - cpu[s]![i + 1]!, 0) * 100) / step.seconds,
+          generatorCpuPct: (generatorCpuSeconds(cpu, s) * 100) / step.seconds,
         };
       }),
     };

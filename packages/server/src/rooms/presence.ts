@@ -40,8 +40,6 @@ export class PresenceBatch {
   #changed = new Map<string, Member>();
   #left: string[] = [];
   #activity: ActivityEntry[] = [];
-  /** Joins, leaves and renames since the last flush (several may be the same member's). */
-  #changes = 0;
 
   /**
    * `intervalMs`: asked at each flush for the time until the next one may go out.
@@ -55,14 +53,12 @@ export class PresenceBatch {
   /** A member joined or was renamed. */
   changed(member: Member): void {
     this.#changed.set(member.id, member);
-    this.#changes++;
     this.#pacer.schedule();
   }
 
   left(id: string): void {
     this.#changed.delete(id);
     this.#left.push(id);
-    this.#changes++;
     this.#pacer.schedule();
   }
 
@@ -78,8 +74,9 @@ export class PresenceBatch {
 
   /** Sends everything pending now. */
   flush(): void {
-    this.#stretch.adapt(this.#pacer.held, this.#changes);
-    this.#changes = 0;
+    // Each join, leave or rename records one activity entry, so these count the changes (a
+    // member renamed twice is one entry in `changed` but two here).
+    this.#stretch.adapt(this.#pacer.held, this.#activity.length);
     this.#pacer.flushed(this.intervalMs);
     if (this.#changed.size > 0 || this.#left.length > 0) {
       this.#broadcast({ type: 'members', changed: [...this.#changed.values()], left: this.#left });
@@ -97,6 +94,5 @@ export class PresenceBatch {
     this.#changed.clear();
     this.#left = [];
     this.#activity = [];
-    this.#changes = 0;
   }
 }
