@@ -167,7 +167,7 @@ const DESCRIPTIONS: Record<string, string> = {
   W2: 'Saturation: 100 clients, 10 writers, rate stepped up per writer; the highest deliveries/s whose p99 stays under 100 ms with nothing lost.',
   W3: 'Idle connections across 100 rooms, connected and synced after a warm-up (a tenth as many clients came and left first, so one-time costs such as compiling code are not counted per connection): server memory per connection, as RSS growth (read a second after a full, compacting garbage collection, once the pages it evacuated are unmapped, with every server\'s young generation pinned at the same 2 MB so that how far V8 had grown it is not counted) and as live memory after that collection (V8 heap plus external buffers; kernel socket memory is not in either).',
   W4: 'Large document: built from a burst of small updates (server CPU to take it in, and including what follows until the server is quiet), then, once it is quiet, fresh clients join one after another.',
-  W5: 'Chat fan-out in one room at rising total rates: end-to-end latency at every member, against a Socket.IO room broadcast.',
+  W5: 'Chat fan-out in one room at rising total rates: end-to-end latency at every member, against a Socket.IO room broadcast. Every member keeps its last 50 messages, on both sides.',
   W6: 'One big room: 5 writers at 10 Hz; p99 and whether every update arrived. The 995 members who only read are light observers (real sockets and handshakes, no Y.Doc; see bench/README.md), so the load generator leaves the server room to be measured.',
 };
 

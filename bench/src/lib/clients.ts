@@ -84,9 +84,17 @@ export interface ChatClient {
   close(): void;
 }
 
+/**
+ * How many chat messages each member keeps, on both sides: what a chat panel shows (and what a
+ * Tandem welcome carries). The SDK keeps 1,000 by default, which is nothing for one browser but,
+ * times the 100 members sharing a load-generator process, made that process's garbage collector
+ * the latency tail; Socket.IO's client keeps nothing by itself.
+ */
+const CHAT_KEPT = 50;
+
 export function openChatClient(kind: 'tandem' | 'socketio', base: string, room: string, name: string): ChatClient {
   if (kind === 'tandem') {
-    const handle = tandemConnect(base, room, { name, WebSocket: WebSocket as never });
+    const handle = tandemConnect(base, room, { name, WebSocket: WebSocket as never, historyLimit: CHAT_KEPT });
     return {
       ready: handle.whenJoined().then(() => {}),
       send: (text) => void handle.sendChat(text),
@@ -95,10 +103,16 @@ export function openChatClient(kind: 'tandem' | 'socketio', base: string, room: 
     };
   }
   const socket = socketIo(base.replace('ws', 'http'), { transports: ['websocket'], query: { room }, forceNew: true });
+  const kept: string[] = [];
   return {
     ready: new Promise((resolve) => socket.once('connect', () => resolve())),
     send: (text) => void socket.emit('chat', text),
-    onMessage: (listener) => socket.on('chat', (text: string) => listener(text)),
+    onMessage: (listener) =>
+      socket.on('chat', (text: string) => {
+        kept.push(text);
+        if (kept.length > CHAT_KEPT) kept.shift();
+        listener(text);
+      }),
     close: () => socket.close(),
   };
 }
