@@ -139,4 +139,43 @@ describe('fan-out', () => {
     for (const count of [1, 1]) intervals.push(await burst(count));
     expect(intervals).toEqual([10, 20, 40, 40, 20, 10]);
   });
+
+  it('keeps a room whose flushes are costly (a big room) to a third of the event loop, up to 50 ms', async () => {
+    /** A fan-out to one member whose every send takes `sendMs` (standing in for a thousand writes). */
+    const costly = (baseMs: number, sendMs: number) => {
+      const member = {
+        send() {
+          const until = performance.now() + sendMs;
+          while (performance.now() < until);
+        },
+      } as unknown as Connection;
+      const fanout = new Fanout(new Set([member]), new Awareness(new Y.Doc()), baseMs, { afterUpdate() {}, afterAwareness() {} });
+      onCleanup(() => fanout.dispose());
+      return fanout;
+    };
+    const update = (() => {
+      const doc = new Y.Doc();
+      doc.getText('t').insert(0, 'x');
+      return Y.encodeStateAsUpdate(doc);
+    })();
+    /** Flushes `times` single updates, each measured on the tick after it. */
+    const flushes = async (fanout: Fanout, times: number) => {
+      for (let i = 0; i < times; i++) {
+        fanout.update(update, null);
+        fanout.flush();
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      return fanout.intervalMs;
+    };
+    // Cheap flushes leave the configured interval alone (20 ms, so a busy test machine's hiccup
+    // inside one flush does not count).
+    expect(await flushes(costly(20, 0), 10)).toBe(20);
+    // 4 ms per flush: the interval converges on three times that.
+    const interval = await flushes(costly(5, 4), 20);
+    expect(interval).toBeGreaterThanOrEqual(11);
+    expect(interval).toBeLessThan(50);
+    // However costly, a frame waits at most 50 ms; and 0 (every event-loop turn) stays 0.
+    expect(await flushes(costly(5, 40), 10)).toBe(50);
+    expect(await flushes(costly(0, 4), 10)).toBe(0);
+  });
 });

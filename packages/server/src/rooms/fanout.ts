@@ -14,6 +14,16 @@ const MERGE_GROUP = 64;
 const MAX_STRETCH = 4;
 const BUSY_FLUSH = 4;
 
+/**
+ * A room's flushes may keep the event loop busy at most a third of the time: the interval is at
+ * least this many times what a flush costs (sends and their system calls, which on loopback also
+ * do the receiving side's work), up to MAX_COST_INTERVAL_MS. A flush to a thousand members costs
+ * thousands of writes, so a big room sends fewer, fuller frames, and its members read fewer too;
+ * a small room's flushes cost too little for this to matter.
+ */
+const DUTY_FACTOR = 3;
+const MAX_COST_INTERVAL_MS = 50;
+
 export interface FanoutSinks {
   /** A merged group of document updates was sent; `origin` is the one source of all of them, if any. */
   afterUpdate(update: Uint8Array, soleOrigin: unknown): void;
@@ -40,6 +50,8 @@ export class Fanout {
   readonly #pacer = new Pacer(() => this.flush());
   readonly #stretch = new Stretch(MAX_STRETCH, BUSY_FLUSH);
   readonly #baseIntervalMs: number;
+  /** Moving average of what a flush costs, in ms (see DUTY_FACTOR). */
+  #flushCostMs = 0;
 
   /**
    * `intervalMs`: the shortest time between two flushes. A room whose updates are further apart
@@ -68,6 +80,8 @@ export class Fanout {
 
   /** Sends everything pending now. */
   flush(): void {
+    const started = performance.now();
+    const sending = this.#updates.length > 0 || this.#awarenessClients.size > 0;
     this.#stretch.adapt(this.#pacer.held, this.#updates.length + (this.#awarenessClients.size > 0 ? 1 : 0));
     this.#pacer.flushed(this.intervalMs);
     const updates = this.#updates;
@@ -88,11 +102,20 @@ export class Fanout {
       this.#send(encodeAwarenessMessage(update), soleOrigin);
       this.#sinks.afterAwareness(update, soleOrigin);
     }
+    // The sockets written to are uncorked on the next tick (ws-socket.ts), which queued its
+    // callback before this one: measured then, the cost includes the system calls.
+    if (sending) process.nextTick(this.#measureFlush, started);
   }
 
-  /** The current shortest time between two flushes, in ms. */
+  readonly #measureFlush = (started: number): void => {
+    this.#flushCostMs += (performance.now() - started - this.#flushCostMs) / 4;
+  };
+
+  /** The current shortest time between two flushes, in ms (0: every event-loop turn, as configured). */
   get intervalMs(): number {
-    return this.#baseIntervalMs * this.#stretch.factor;
+    const paced = this.#baseIntervalMs * this.#stretch.factor;
+    if (paced === 0) return 0;
+    return Math.max(paced, Math.min(DUTY_FACTOR * this.#flushCostMs, MAX_COST_INTERVAL_MS));
   }
 
   #send(message: Uint8Array, except: unknown): void {
