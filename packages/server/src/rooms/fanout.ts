@@ -81,8 +81,8 @@ export class Fanout {
   /** Sends everything pending now. */
   flush(): void {
     const started = performance.now();
-    const sending = this.#updates.length > 0 || this.#awarenessClients.size > 0;
-    this.#stretch.adapt(this.#pacer.held, this.#updates.length + (this.#awarenessClients.size > 0 ? 1 : 0));
+    const items = this.#updates.length + (this.#awarenessClients.size > 0 ? 1 : 0);
+    this.#stretch.adapt(this.#pacer.held, items);
     this.#pacer.flushed(this.intervalMs);
     const updates = this.#updates;
     this.#updates = [];
@@ -104,7 +104,7 @@ export class Fanout {
     }
     // The sockets written to are uncorked on the next tick (ws-socket.ts), which queued its
     // callback before this one: measured then, the cost includes the system calls.
-    if (sending) process.nextTick(this.#measureFlush, started);
+    if (items > 0) process.nextTick(this.#measureFlush, started);
   }
 
   readonly #measureFlush = (started: number): void => {
