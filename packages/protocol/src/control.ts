@@ -114,6 +114,8 @@ export const ChatBroadcastMessage = z.object({ type: z.literal('chat'), message:
 export const TypingBroadcastMessage = z.object({ type: z.literal('typing'), member: Member, on: z.boolean() });
 export const EventBroadcastMessage = z.object({
   type: z.literal('event'),
+  /** The event's place in the room's event order (stored before it is sent). */
+  seq: z.number().int().positive(),
   from: Member,
   name: z.string(),
   data: z.json().optional(),
@@ -130,6 +132,16 @@ export const AuthenticatedMessage = z.object({
   rights: Rights,
   /** When the new token expires (milliseconds since the epoch). */
   expiresAt: z.number().nullable(),
+});
+/**
+ * Whether the server can store what it is sent. `failing`: nothing new is acknowledged (chat,
+ * activity and events wait in the server's memory, edits are relayed but not yet stored) until a
+ * `storage` message with `ok` follows.
+ */
+export const StorageMessage = z.object({
+  type: z.literal('storage'),
+  state: z.enum(['ok', 'failing']),
+  message: z.string(),
 });
 export const ErrorMessage = z.object({
   type: z.literal('error'),
@@ -148,10 +160,13 @@ export const ServerMessage = z.discriminatedUnion('type', [
   EventBroadcastMessage,
   ResumedMessage,
   AuthenticatedMessage,
+  StorageMessage,
   ErrorMessage,
 ]);
 export type ServerMessage = z.infer<typeof ServerMessage>;
 export type ServerMessageOf<T extends ServerMessage['type']> = Extract<ServerMessage, { type: T }>;
+/** An app-defined event as stored and broadcast. */
+export type AppEvent = Omit<ServerMessageOf<'event'>, 'type'>;
 
 export function errorMessage(code: ErrorCode, message: string, ref?: string): ServerMessageOf<'error'> {
   return ref === undefined ? { type: 'error', code, message } : { type: 'error', code, message, ref };

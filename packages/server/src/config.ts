@@ -26,7 +26,18 @@ const ConfigSchema = z
    */
   compression: z.stringbool().default(false),
   compressionThreshold: int(0, 256 * 1024 * 1024).default(1024),
+  /** How long shutdown waits for clients to close, and then again for storage to take what is queued. */
   shutdownGraceMs: int(0, 60_000).default(2_000),
+  /** An HTTP or upgrade request whose headers have not all arrived by then is closed. */
+  handshakeTimeoutMs: int(500, 120_000).default(5_000),
+  /** A leave is recorded this long after it happens, unless the same person comes back first (then neither is). */
+  leaveGraceMs: int(0, 600_000).default(3_000),
+  /** Activity entries (joins, leaves, renames) one address may cause per minute; beyond, they are not recorded. */
+  activityPerMinute: int(1, 1_000_000).default(60),
+  /** Newest activity entries and app events kept per room. */
+  activityRetention: int(50, 100_000_000).default(1_000),
+  /** Activity entries older than this many days are deleted (the newest one stays). */
+  activityRetentionDays: int(1, 100_000).default(90),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 
   tlsCert: z.string().min(1).optional(),
@@ -78,6 +89,11 @@ const SOURCES = {
   compression: ['compression', 'COMPRESSION'],
   compressionThreshold: ['compression-threshold', 'COMPRESSION_THRESHOLD'],
   shutdownGraceMs: ['shutdown-grace', 'SHUTDOWN_GRACE_MS'],
+  handshakeTimeoutMs: ['handshake-timeout', 'HANDSHAKE_TIMEOUT_MS'],
+  leaveGraceMs: ['leave-grace', 'LEAVE_GRACE_MS'],
+  activityPerMinute: ['activity-per-minute', 'ACTIVITY_PER_MINUTE_PER_IP'],
+  activityRetention: ['activity-retention', 'ACTIVITY_RETENTION'],
+  activityRetentionDays: ['activity-retention-days', 'ACTIVITY_RETENTION_DAYS'],
   logLevel: ['log-level', 'LOG_LEVEL'],
   tlsCert: ['tls-cert', 'TLS_CERT'],
   tlsKey: ['tls-key', 'TLS_KEY'],

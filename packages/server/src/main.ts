@@ -13,6 +13,15 @@ async function main(): Promise<void> {
     process.exit(error.message.startsWith('Usage:') ? 0 : 2);
   }
   const server = await startTandem(config);
+  // Last resort: a bug must leave a line in the log saying what ended the process.
+  process.on('uncaughtException', (error) => {
+    server.log.fatal({ err: error }, 'uncaught exception; exiting');
+    process.exit(1);
+  });
+  process.on('unhandledRejection', (error) => {
+    server.log.fatal({ err: error }, 'unhandled promise rejection; exiting');
+    process.exit(1);
+  });
   let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) {
@@ -21,10 +30,12 @@ async function main(): Promise<void> {
     }
     stopping = true;
     server.log.info({ signal }, 'shutting down');
+    // Clients get the grace to close, then storage gets it again to take what is queued.
+    const limitMs = 2 * config.shutdownGraceMs + 5_000;
     const deadline = setTimeout(() => {
-      server.log.error('shutdown took longer than 10 s; exiting');
+      server.log.error(`shutdown took longer than ${limitMs} ms; exiting`);
       process.exit(1);
-    }, 10_000);
+    }, limitMs);
     deadline.unref();
     server.close().then(
       () => process.exit(0),

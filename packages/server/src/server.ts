@@ -9,7 +9,7 @@ import { createLogger, type Logger } from './log.js';
 import { RoomRegistry } from './rooms/registry.js';
 import { SqliteStorage } from './storage/sqlite.js';
 import type { Storage } from './storage/storage.js';
-import { WriteBehind } from './storage/write-behind.js';
+import { describeUnsaved, WriteBehind } from './storage/write-behind.js';
 import { Gateway } from './transport/gateway.js';
 
 export interface TandemServer {
@@ -33,11 +33,17 @@ export interface StartOptions {
 /** Starts HTTP and WebSocket on one port and returns once it listens. */
 export async function startTandem(config: Config, options: StartOptions = {}): Promise<TandemServer> {
   const log = options.logger ?? createLogger(config.logLevel);
-  const storage = options.storage ?? new SqliteStorage(config.dataDir);
+  const storage =
+    options.storage ??
+    new SqliteStorage(config.dataDir, {
+      retention: { keep: config.activityRetention, maxAgeMs: config.activityRetentionDays * 86_400_000 },
+    });
   const bus = options.bus ?? new InProcessBus();
   const persistence = new WriteBehind(storage, {
     intervalMs: config.flushIntervalMs,
-    onError: (error) => log.error({ err: error }, 'storage write failed; retrying'),
+    log,
+    onCommitted: (room, writes) => registry.committed(room, writes),
+    onHealth: (health) => registry.storageChanged(health),
   });
   const authenticator =
     config.auth === 'jwt'
@@ -60,6 +66,8 @@ export async function startTandem(config: Config, options: StartOptions = {}): P
     compactAfterUpdates: config.compactAfterUpdates,
     fanoutIntervalMs: config.fanoutIntervalMs,
     idleMs: config.roomIdleMs,
+    leaveGraceMs: config.leaveGraceMs,
+    activityPerMinute: config.activityPerMinute,
   });
   const tls = config.tlsCert && config.tlsKey ? { cert: readFileSync(config.tlsCert), key: readFileSync(config.tlsKey) } : null;
   const gateway = new Gateway({ registry, log, authenticator, config, secure: tls !== null });
@@ -71,7 +79,12 @@ export async function startTandem(config: Config, options: StartOptions = {}): P
     registry,
     authenticator,
     stats: () => ({ rooms: registry.size, connections: gateway.connections }),
+    storageHealth: () => persistence.health,
+    handshakeTimeoutMs: config.handshakeTimeoutMs,
   });
+  // Over TLS the socket a request arrives on is the TLS socket, known once its handshake is done.
+  app.server.on(tls ? 'secureConnection' : 'connection', gateway.handleConnection);
+  app.server.on('request', gateway.handleRequest);
   app.server.on('upgrade', gateway.handleUpgrade);
   await app.listen({ port: config.port, host: config.host ?? '::' });
   const { port } = app.server.address() as AddressInfo;
@@ -83,11 +96,18 @@ export async function startTandem(config: Config, options: StartOptions = {}): P
     registry.beginShutdown();
     await gateway.close(config.shutdownGraceMs);
     registry.prepareShutdown();
-    await persistence.flush();
+    // Increments first (compaction only once they are stored), retried while storage fails.
+    const unsaved = await persistence.drain(Date.now() + config.shutdownGraceMs);
+    persistence.stop();
     registry.dispose();
     await app.close();
     await bus.close();
     await storage.close();
+    if (unsaved.length > 0) {
+      const message = `shutdown: storage kept failing, and this was not saved: ${describeUnsaved(unsaved)}`;
+      log.error({ unsaved }, message);
+      throw new Error(message);
+    }
     log.info('Tandem stopped');
   };
   return {

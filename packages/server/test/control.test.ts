@@ -128,7 +128,8 @@ describe('control channel', () => {
   });
 
   it('stretches the presence interval while changes keep coming, losing none', async () => {
-    const server = await startServer();
+    // 120 renames from one address: past the default activity rate, which is not under test here.
+    const server = await startServer({ activityPerMinute: 100_000 });
     const watcher = await rawSocket(server.wsUrl, 'busy', SUBPROTOCOL);
     watcher.send(JSON.stringify({ type: 'join', name: 'Watcher' }));
     const renamer = await rawSocket(server.wsUrl, 'busy', SUBPROTOCOL);

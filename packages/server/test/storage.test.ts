@@ -1,14 +1,28 @@
-import type { ActivityEntry, ChatMessage } from '@tandem/protocol';
+import type { ActivityEntry, AppEvent, ChatMessage } from '@tandem/protocol';
+import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { SqliteStorage, type RoomWrites, type Storage } from '../src/index.js';
-import { WriteBehind } from '../src/storage/write-behind.js';
+import { WriteBehind, type StorageHealth, type WriteBehindOptions } from '../src/storage/write-behind.js';
 import { client, onCleanup, startServer, tempDir, until } from './helpers.js';
 
 const author = { id: 'a1', name: 'Alice', color: '#e11d48' };
 const chat = (seq: number): ChatMessage => ({ seq, id: `id-${seq}`, author, text: `text ${seq}`, time: 1_700_000_000_000 + seq });
 const activity = (seq: number): ActivityEntry => ({ seq, time: 1_700_000_000_000 + seq, kind: 'join', member: author });
-const writes = (partial: Partial<RoomWrites>): RoomWrites => ({ updates: [], chat: [], activity: [], ...partial });
+const event = (seq: number): AppEvent => ({ seq, from: author, name: 'ping' });
+const writes = (partial: Partial<RoomWrites>): RoomWrites => ({ updates: [], chat: [], activity: [], events: [], ...partial });
+
+function writeBehind(storage: Storage, options: Partial<WriteBehindOptions> = {}): WriteBehind {
+  const persistence = new WriteBehind(storage, {
+    intervalMs: 10,
+    log: pino({ level: 'silent' }),
+    onCommitted: () => {},
+    onHealth: () => {},
+    ...options,
+  });
+  onCleanup(() => persistence.stop());
+  return persistence;
+}
 
 function openStorage(dir = tempDir()): SqliteStorage {
   const storage = new SqliteStorage(dir);
@@ -80,6 +94,44 @@ describe('SQLite storage', () => {
   });
 });
 
+describe('SQLite retention and WAL', () => {
+  it('keeps the newest activity entries and events up to the limit, and drops old activity, never the newest', async () => {
+    const dir = tempDir();
+    const day = 86_400_000;
+    const storage = new SqliteStorage(dir, { retention: { keep: 50, maxAgeMs: 30 * day } });
+    onCleanup(() => storage.close());
+    const now = Date.now();
+    const entry = (seq: number, time: number): ActivityEntry => ({ seq, time, kind: 'join', member: author });
+    // 100 entries from 40 days ago, then 100 recent ones; 120 events.
+    await storage.write(new Map([['r', writes({ activity: Array.from({ length: 100 }, (_, i) => entry(i + 1, now - 40 * day)) })]]));
+    expect((await storage.readActivity('r', 0, 1_000)).map((e) => e.seq)).toEqual([100]); // expired but the newest: kept
+    await storage.write(new Map([['r', writes({ activity: Array.from({ length: 100 }, (_, i) => entry(i + 101, now)) })]]));
+    await storage.write(new Map([['r', writes({ events: Array.from({ length: 120 }, (_, i) => event(i + 1)) })]]));
+    const kept = await storage.readActivity('r', 0, 1_000);
+    expect(kept.map((e) => e.seq)).toEqual(Array.from({ length: 50 }, (_, i) => i + 151));
+    const loaded = await storage.loadRoom('r', { tail: 10, dedupeWindow: 10 });
+    expect([loaded.activitySeq, loaded.eventSeq]).toEqual([200, 120]);
+  });
+
+  it('checkpoints and truncates the WAL so it stays near its limit under steady writes', async () => {
+    const dir = tempDir();
+    const limit = 512 * 1024;
+    const storage = new SqliteStorage(dir, { walLimitBytes: limit });
+    onCleanup(() => storage.close());
+    let largest = 0;
+    // 12 MB in 100 KB batches over about 2.5 s: far past the limit without checkpoints.
+    for (let i = 0; i < 120; i++) {
+      await storage.write(new Map([['r', writes({ updates: [new Uint8Array(100 * 1024).fill(i)] })]]));
+      largest = Math.max(largest, storage.walBytes());
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    // At most a second of writes (about 5 MB here) can pile up between two checks.
+    expect(largest).toBeLessThan(8 * 1024 * 1024);
+    expect(storage.walBytes()).toBeLessThan(8 * 1024 * 1024);
+    expect((await storage.loadRoom('r', { tail: 0, dedupeWindow: 0 })).updates).toHaveLength(120);
+  });
+});
+
 describe('write-behind batching', () => {
   it('commits what was queued within the interval in one write', async () => {
     const storage = openStorage();
@@ -90,7 +142,7 @@ describe('write-behind batching', () => {
         return storage.write(batch);
       },
     });
-    const persistence = new WriteBehind(counting, { intervalMs: 10, onError: (e) => { throw e; } });
+    const persistence = writeBehind(counting);
     persistence.appendChat('a', chat(1));
     persistence.appendChat('b', chat(1));
     persistence.appendActivity('a', activity(1));
@@ -106,19 +158,83 @@ describe('write-behind batching', () => {
       write: (batch: ReadonlyMap<string, RoomWrites>) =>
         failing ? Promise.reject(new Error('disk full')) : storage.write(batch),
     });
-    const errors: unknown[] = [];
-    const persistence = new WriteBehind(flaky, { intervalMs: 5, onError: (e) => errors.push(e) });
+    const health: StorageHealth[] = [];
+    const committed: number[] = [];
+    const persistence = writeBehind(flaky, {
+      intervalMs: 5,
+      onHealth: (h) => health.push(h),
+      onCommitted: (_room, w) => committed.push(...w.chat.map((m) => m.seq)),
+    });
     persistence.appendChat('r', chat(1));
     await expect(persistence.flush()).rejects.toThrow('disk full');
+    expect(persistence.health).toMatchObject({ ok: false, error: 'disk full' });
+    expect(persistence.unsaved()).toEqual([{ room: 'r', updates: 0, updateBytes: 0, chat: 1, activity: 0, events: 0 }]);
     persistence.appendChat('r', chat(2));
+    expect(committed).toEqual([]); // nothing is acknowledged while storage fails
     failing = false;
     await persistence.flush();
     expect((await storage.readChat('r', 0, 10)).map((m) => m.seq)).toEqual([1, 2]);
+    expect(committed).toEqual([1, 2]);
+    expect(health.map((h) => h.ok)).toEqual([false, true]);
+  });
+
+  it('drains within a deadline and reports, per room, what it could not store', async () => {
+    const storage = openStorage();
+    const failing: Storage = Object.assign(Object.create(storage), { write: () => Promise.reject(new Error('SQLITE_FULL')) });
+    const writes: number[] = [];
+    const counting: Storage = Object.assign(Object.create(failing), {
+      write: (batch: ReadonlyMap<string, RoomWrites>) => {
+        writes.push(Date.now());
+        return failing.write(batch);
+      },
+    });
+    const persistence = writeBehind(counting, { intervalMs: 20 });
+    persistence.appendUpdate('notes', new Uint8Array(100));
+    persistence.appendUpdate('notes', new Uint8Array(50));
+    persistence.appendChat('notes', chat(1));
+    const started = Date.now();
+    const unsaved = await persistence.drain(started + 300);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(290);
+    expect(writes.length).toBeGreaterThan(1); // retried, not tried once
+    expect(unsaved).toEqual([{ room: 'notes', updates: 2, updateBytes: 150, chat: 1, activity: 0, events: 0 }]);
+  });
+
+  it('commits increments before a compaction, and a failed compaction loses nothing', async () => {
+    const storage = openStorage();
+    const order: string[] = [];
+    const snapshotsFail: Storage = Object.assign(Object.create(storage), {
+      write: (batch: ReadonlyMap<string, RoomWrites>) => {
+        const snapshot = [...batch.values()].some((w) => w.snapshot);
+        order.push(snapshot ? 'snapshot' : 'increments');
+        return snapshot ? Promise.reject(new Error('SQLITE_FULL')) : storage.write(batch);
+      },
+    });
+    const persistence = writeBehind(snapshotsFail);
+    const doc = new Y.Doc();
+    doc.on('update', (u: Uint8Array) => persistence.appendUpdate('r', u));
+    doc.getText('t').insert(0, 'kept');
+    persistence.compact('r', () => Y.encodeStateAsUpdate(doc));
+    await persistence.flush(); // resolves: the increments are stored
+    expect(order).toEqual(['increments', 'snapshot']);
+    expect(persistence.health.ok).toBe(true);
+    const loaded = await storage.loadRoom('r', { tail: 0, dedupeWindow: 0 });
+    expect(docFrom(loaded.updates).getText('t').toString()).toBe('kept');
+  });
+
+  it('commits chat, activity and events within a few ms, without waiting for the document interval', async () => {
+    const storage = openStorage();
+    const committedAt: number[] = [];
+    const persistence = writeBehind(storage, { intervalMs: 5_000, onCommitted: () => committedAt.push(Date.now()) });
+    const queuedAt = Date.now();
+    persistence.appendEvent('r', event(1));
+    await until(() => committedAt.length === 1, 'the event committed');
+    expect(committedAt[0]! - queuedAt).toBeLessThan(1_000);
+    expect((await storage.loadRoom('r', { tail: 1, dedupeWindow: 1 })).eventSeq).toBe(1);
   });
 
   it('evaluates a compaction at flush time, so the snapshot covers every queued update', async () => {
     const storage = openStorage();
-    const persistence = new WriteBehind(storage, { intervalMs: 1_000, onError: () => {} });
+    const persistence = writeBehind(storage, { intervalMs: 1_000 });
     const doc = new Y.Doc();
     doc.on('update', (u: Uint8Array) => persistence.appendUpdate('r', u));
     doc.getText('t').insert(0, 'a');

@@ -1,4 +1,6 @@
 import { existsSync } from 'node:fs';
+import { createServer, type RequestListener } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import { join } from 'node:path';
 import fastifyHelmet from '@fastify/helmet';
 import fastifyStatic from '@fastify/static';
@@ -7,6 +9,7 @@ import type { Logger } from 'pino';
 import type { Authenticator } from '../auth/authenticator.js';
 import type { RoomRegistry } from '../rooms/registry.js';
 import type { Storage } from '../storage/storage.js';
+import type { StorageHealth } from '../storage/write-behind.js';
 import { registerDocumentRoutes } from './documents.js';
 
 export interface HttpAppOptions {
@@ -18,12 +21,23 @@ export interface HttpAppOptions {
   registry: RoomRegistry;
   authenticator: Authenticator;
   stats: () => Record<string, number>;
+  storageHealth: () => StorageHealth;
+  /** A request (an upgrade included) whose headers have not all arrived by then is closed. */
+  handshakeTimeoutMs: number;
 }
 
 /** HTTP routes and the built web app, on the same server that takes WebSocket upgrades. */
-export async function createHttpApp({ log, staticDir, tls, storage, registry, authenticator, stats }: HttpAppOptions): Promise<FastifyInstance> {
+export async function createHttpApp(options: HttpAppOptions): Promise<FastifyInstance> {
+  const { log, staticDir, tls, storage, registry, authenticator, stats, storageHealth, handshakeTimeoutMs } = options;
+  // Node's defaults let a request take 60 s to send its headers, checked every 30 s: half-open
+  // upgrade requests then held sockets for up to 90 s.
+  const timeouts = {
+    headersTimeout: handshakeTimeoutMs,
+    connectionsCheckingInterval: Math.max(100, Math.min(1_000, handshakeTimeoutMs / 4)),
+  };
   const app = Fastify({
-    ...(tls ? { https: tls } : {}),
+    serverFactory: (handler: RequestListener) =>
+      tls ? createHttpsServer({ ...tls, ...timeouts, handshakeTimeout: handshakeTimeoutMs }, handler) : createServer(timeouts, handler),
     loggerInstance: log as FastifyBaseLogger,
     // One log line per request is noise next to the WebSocket traffic this server exists for.
     logController: new LogController({ disableRequestLogging: true }),
@@ -55,7 +69,17 @@ export async function createHttpApp({ log, staticDir, tls, storage, registry, au
     crossOriginEmbedderPolicy: false,
   });
 
-  app.get('/healthz', async () => ({ status: 'ok', ...stats() }));
+  app.get('/healthz', async (_request, reply) => {
+    const health = storageHealth();
+    if (health.ok) return { status: 'ok', ...stats() };
+    // 503 so that a load balancer or monitor notices: acknowledged work cannot be stored.
+    return reply.code(503).send({
+      status: 'failing',
+      reason: `storage writes are failing: ${health.error}`,
+      since: new Date(health.since).toISOString(),
+      ...stats(),
+    });
+  });
   registerDocumentRoutes(app, storage, registry, authenticator);
 
   if (existsSync(join(staticDir, 'index.html'))) {

@@ -13,11 +13,17 @@ const NONE: readonly number[] = Object.freeze([]);
 export class Connection {
   readonly id = randomBytes(9).toString('base64url');
   readonly socket: PeerSocket;
+  /** The client's address, as the per-address limits count it. */
+  readonly address: string;
+  /** False when this member's join was not recorded in the activity history (over the address's rate): nor is its leave. */
+  joinRecorded = true;
   /** True when the client negotiated the control channel (tandem.v1). */
   readonly control: boolean;
   identity: Identity;
   rights: Rights;
   member: Member | null = null;
+  /** Sent its `welcome`: from then on it gets the room's broadcasts. */
+  welcomed = false;
   typing = false;
   /**
    * Awareness client ids this connection has announced, removed when it leaves: almost always
@@ -32,8 +38,9 @@ export class Connection {
 
   readonly #maxBufferedBytes: number;
 
-  constructor(socket: PeerSocket, identity: Identity, rights: Rights, maxBufferedBytes: number) {
+  constructor(socket: PeerSocket, address: string, identity: Identity, rights: Rights, maxBufferedBytes: number) {
     this.socket = socket;
+    this.address = address;
     this.#maxBufferedBytes = maxBufferedBytes;
     this.control = socket.protocol !== '';
     this.identity = identity;

@@ -1,8 +1,9 @@
 import type { Logger } from 'pino';
 import type { Authenticator } from '../auth/authenticator.js';
 import type { Bus } from '../cluster/bus.js';
-import type { Storage } from '../storage/storage.js';
-import type { WriteBehind } from '../storage/write-behind.js';
+import type { RoomWrites, Storage } from '../storage/storage.js';
+import type { StorageHealth, WriteBehind } from '../storage/write-behind.js';
+import { ActivityLimiter } from './activity-limiter.js';
 import type { Connection } from './connection.js';
 import { Room } from './room.js';
 
@@ -17,16 +18,21 @@ export interface RegistryOptions {
   compactAfterUpdates: number;
   fanoutIntervalMs: number;
   idleMs: number;
+  leaveGraceMs: number;
+  /** Activity entries (joins, leaves, renames) one client address may cause per minute. */
+  activityPerMinute: number;
 }
 
 /** The rooms in memory, created on first join and dropped once they have unloaded. */
 export class RoomRegistry {
   readonly #rooms = new Map<string, Room>();
   readonly #options: RegistryOptions;
+  readonly #activityLimiter: ActivityLimiter;
   #shuttingDown = false;
 
   constructor(options: RegistryOptions) {
     this.#options = options;
+    this.#activityLimiter = new ActivityLimiter(options.activityPerMinute);
   }
 
   get size(): number {
@@ -43,6 +49,7 @@ export class RoomRegistry {
     if (!room) {
       room = new Room(name, {
         ...this.#options,
+        activityLimiter: this.#activityLimiter,
         isShuttingDown: () => this.#shuttingDown,
         onGone: (gone) => {
           if (this.#rooms.get(gone.name) === gone) this.#rooms.delete(gone.name);
@@ -52,6 +59,16 @@ export class RoomRegistry {
     }
     room.attach(conn);
     return room;
+  }
+
+  /** Storage committed a room's writes (see WriteBehind). */
+  committed(name: string, writes: RoomWrites): void {
+    this.#rooms.get(name)?.committed(writes);
+  }
+
+  /** Storage failed or recovered: every room tells its members. */
+  storageChanged(health: StorageHealth): void {
+    for (const room of this.#rooms.values()) room.storageChanged(health);
   }
 
   /** From now on departures are shutdown closes, not people leaving. */

@@ -13,6 +13,7 @@ import {
   WELCOME_HISTORY,
   YMessageType,
   type ActivityEntry,
+  type AppEvent,
   type ChatMessage,
   type ClientMessage,
   type Member,
@@ -27,16 +28,21 @@ import * as encoding from 'lib0/encoding';
 import { AuthError, type Authenticator } from '../auth/authenticator.js';
 import { canChat, canEdit, rightFor } from '../auth/rights.js';
 import type { Bus, BusChannel, BusMessage } from '../cluster/bus.js';
-import type { Storage } from '../storage/storage.js';
-import type { WriteBehind } from '../storage/write-behind.js';
+import type { RoomWrites, Storage } from '../storage/storage.js';
+import type { StorageHealth, WriteBehind } from '../storage/write-behind.js';
+import type { ActivityLimiter } from './activity-limiter.js';
 import { Connection } from './connection.js';
 import { Fanout } from './fanout.js';
 import { PresenceBatch, presenceIntervalMs } from './presence.js';
+import { SEQ_LOG_TAIL, SeqLog } from './seq-log.js';
 
-/** Chat messages and activity entries kept in memory per room (serves welcome and most resumes). */
-const TAIL = 200;
 /** Chat ids remembered per room to drop re-sent messages. */
 const DEDUPE_WINDOW = 10_000;
+/**
+ * Chat messages and events a room may hold waiting for storage while it fails; past that they
+ * are refused (storage_backlog) rather than held in memory without bound.
+ */
+const MAX_UNSTORED = 1_000;
 /** Frames a connection may send before its room has loaded (their bytes are bounded by config too). */
 const MAX_PENDING_FRAMES = 1_000;
 
@@ -54,19 +60,26 @@ export interface RoomContext {
   idleMs: number;
   maxDocumentBytes: number;
   maxPendingBytes: number;
+  /** A leave is recorded this long after it happens, unless the same person comes back first. */
+  leaveGraceMs: number;
+  activityLimiter: ActivityLimiter;
   /** True while the server shuts down: departures then are not recorded as "left". */
   isShuttingDown(): boolean;
   /** Called once the room has left memory (unloaded, or failed to load). */
   onGone(room: Room): void;
 }
 
-type LogName = 'chat' | 'activity';
 export type RoomState = 'loading' | 'ready' | 'failed' | 'gone';
 
-/** Appends to an in-memory tail, trimming it back to TAIL entries now and then. */
-function pushBounded<T>(tail: T[], entry: T): void {
-  tail.push(entry);
-  if (tail.length > TAIL * 2) tail.splice(0, tail.length - TAIL);
+/** Who a member is across connections: the token's user, or a guest's name. */
+function personKey(conn: Connection, name: string): string {
+  return conn.identity.userId === null ? `guest:${name}` : `user:${conn.identity.userId}`;
+}
+
+function storageMessage(health: StorageHealth): ServerMessage {
+  return health.ok
+    ? { type: 'storage', state: 'ok', message: 'Changes are being stored again.' }
+    : { type: 'storage', state: 'failing', message: `The server cannot store changes (${health.error}); they are kept in memory and not acknowledged until it can.` };
 }
 
 /**
@@ -87,11 +100,19 @@ export class Room {
     (message) => this.#broadcastJoined(message),
   );
   #bus: BusChannel | null = null;
-  #chat: ChatMessage[] = [];
-  #activity: ActivityEntry[] = [];
-  #chatSeq = 0;
-  #activitySeq = 0;
+  #chat: SeqLog<ChatMessage>;
+  #activity: SeqLog<ActivityEntry>;
+  #eventSeq = 0;
+  /** Chat messages and events queued for storage and not yet committed. */
+  #unstored = 0;
+  /** Chat id → seq, for chat committed or queued: a re-send is not stored twice. */
   readonly #chatIds = new Map<string, number>();
+  /** Joiners whose welcome waits for their "joined" entry to be committed, by its seq. */
+  readonly #awaitingWelcome = new Map<number, Connection>();
+  /** Connections that re-sent a chat message still being stored: confirmed to them once it is, by seq. */
+  readonly #awaitingReplay = new Map<number, Connection[]>();
+  /** Leaves waiting out the grace period, by person: a quick return records neither. */
+  readonly #heldLeaves = new Map<string, { member: Member; timer: NodeJS.Timeout }>();
   #logLength = 0;
   /** Size of the last snapshot (or of everything loaded). */
   #snapshotBytes = 0;
@@ -106,6 +127,8 @@ export class Room {
   constructor(name: string, ctx: RoomContext) {
     this.name = name;
     this.#ctx = ctx;
+    this.#chat = this.#chatLog([], 0);
+    this.#activity = this.#activityLog([], 0);
     this.#target = {
       doc: this.doc,
       awareness: this.awareness,
@@ -139,9 +162,17 @@ export class Room {
     return count;
   }
 
+  #chatLog(tail: ChatMessage[], newestSeq: number): SeqLog<ChatMessage> {
+    return new SeqLog(tail, newestSeq, (afterSeq, limit) => this.#ctx.storage.readChat(this.name, afterSeq, limit));
+  }
+
+  #activityLog(tail: ActivityEntry[], newestSeq: number): SeqLog<ActivityEntry> {
+    return new SeqLog(tail, newestSeq, (afterSeq, limit) => this.#ctx.storage.readActivity(this.name, afterSeq, limit));
+  }
+
   async #load(): Promise<void> {
     try {
-      const stored = await this.#ctx.storage.loadRoom(this.name, { tail: TAIL, dedupeWindow: DEDUPE_WINDOW });
+      const stored = await this.#ctx.storage.loadRoom(this.name, { tail: SEQ_LOG_TAIL, dedupeWindow: DEDUPE_WINDOW });
       // Disposed by a shutdown while the load was under way.
       if (this.#state === 'gone') return;
       Y.transact(this.doc, () => {
@@ -149,10 +180,9 @@ export class Room {
       }, LOAD_ORIGIN);
       this.#logLength = stored.logLength;
       this.#snapshotBytes = stored.updates.reduce((sum, update) => sum + update.byteLength, 0);
-      this.#chat = stored.chat;
-      this.#activity = stored.activity;
-      this.#chatSeq = stored.chatSeq;
-      this.#activitySeq = stored.activitySeq;
+      this.#chat = this.#chatLog(stored.chat, stored.chatSeq);
+      this.#activity = this.#activityLog(stored.activity, stored.activitySeq);
+      this.#eventSeq = stored.eventSeq;
       for (const { id, seq } of stored.recentChatIds) this.#chatIds.set(id, seq);
     } catch (error) {
       if (this.#state === 'gone') return;
@@ -189,9 +219,7 @@ export class Room {
     conn.send(encodeSyncStep1(this.doc));
     const states = this.awareness.getStates();
     if (states.size > 0) conn.send(encodeAwarenessStates(this.awareness, [...states.keys()]));
-    const pending = conn.pending ?? [];
-    conn.pending = null;
-    for (const frame of pending) this.receive(conn, frame.data, frame.isBinary);
+    this.#drainPending(conn);
   }
 
   receive(conn: Connection, data: Uint8Array, isBinary: boolean): void {
@@ -301,7 +329,7 @@ export class Room {
         const renamed = { ...member, name: message.name, color: colorForName(message.name) };
         conn.member = renamed;
         this.#presence.changed(renamed);
-        this.#recordActivity('rename', renamed, previousName);
+        if (this.#ctx.activityLimiter.allow(conn.address)) this.#recordActivity('rename', renamed, previousName);
         return;
       }
       case 'chat':
@@ -309,20 +337,24 @@ export class Room {
           conn.sendJson(errorMessage('forbidden', 'Your rights here do not include chat.', message.id));
           return;
         }
+        if (this.#backlogged(conn, message.id)) return;
         this.#chatMessage(conn, member, message.id, message.text);
+        this.#warnUnstored(conn, message.id);
         return;
       case 'typing':
         conn.typing = message.on;
-        this.#broadcastJoined({ type: 'typing', member, on: message.on }, conn);
+        this.#broadcastJoined({ type: 'typing', member, on: message.on }, conn.id);
         return;
-      case 'event':
-        this.#broadcastJoined(
-          message.data === undefined
-            ? { type: 'event', from: member, name: message.name }
-            : { type: 'event', from: member, name: message.name, data: message.data },
-          conn,
-        );
+      case 'event': {
+        if (this.#backlogged(conn)) return;
+        const seq = ++this.#eventSeq;
+        const event: AppEvent =
+          message.data === undefined ? { seq, from: member, name: message.name } : { seq, from: member, name: message.name, data: message.data };
+        this.#unstored++;
+        this.#ctx.persistence.appendEvent(this.name, event);
+        this.#warnUnstored(conn);
         return;
+      }
       case 'resume':
         void this.#resume(conn, message.chatSeq, message.activitySeq);
         return;
@@ -330,6 +362,22 @@ export class Room {
         void this.#reauthenticate(conn, message.token);
         return;
     }
+  }
+
+  /** Refuses a chat message or event while storage fails and this room holds too many unstored. */
+  #backlogged(conn: Connection, ref?: string): boolean {
+    if (this.#unstored < MAX_UNSTORED || this.#ctx.persistence.health.ok) return false;
+    conn.sendJson(
+      errorMessage('storage_backlog', `Storage is failing and this room already holds ${MAX_UNSTORED} unstored messages; send it again later.`, ref),
+    );
+    return true;
+  }
+
+  /** Tells the sender, while storage fails, why its message is not acknowledged yet (it is kept, and sent once stored). */
+  #warnUnstored(conn: Connection, ref?: string): void {
+    const health = this.#ctx.persistence.health;
+    if (health.ok) return;
+    conn.sendJson(errorMessage('storage_failed', `Not saved yet: the server cannot store changes (${health.error}). It is kept and sent once storage works again.`, ref));
   }
 
   /** A fresh token for a live connection: same user, rights recomputed, expiry moved. */
@@ -365,86 +413,174 @@ export class Room {
     const displayName = conn.identity.name ?? name;
     const member: Member = { id: conn.id, name: displayName, color: colorForName(displayName) };
     conn.member = member;
-    this.#recordActivity('join', member);
+    const seq = this.#recordJoin(conn, member);
+    // The welcome holds only committed history, the joiner's own "joined" entry included: it
+    // waits for that entry's commit (a few ms), unless storage is failing. Frames the client
+    // sends meanwhile wait too, as while the room loads, so they are handled as after the welcome.
+    if (seq !== null && this.#ctx.persistence.health.ok) {
+      this.#awaitingWelcome.set(seq, conn);
+      conn.pending = [];
+    } else {
+      this.#welcome(conn, member);
+    }
+  }
+
+  #welcome(conn: Connection, member: Member): void {
+    conn.welcomed = true;
     conn.sendJson({
       type: 'welcome',
       you: member,
       members: this.#members(),
-      activity: this.#activity.slice(-WELCOME_HISTORY),
-      chat: this.#chat.slice(-WELCOME_HISTORY),
-      chatSeq: this.#chatSeq,
-      activitySeq: this.#activitySeq,
+      activity: this.#activity.recent(WELCOME_HISTORY),
+      chat: this.#chat.recent(WELCOME_HISTORY),
+      chatSeq: this.#chat.committedSeq,
+      activitySeq: this.#activity.committedSeq,
       rights: conn.rights,
     });
+    const health = this.#ctx.persistence.health;
+    if (!health.ok) conn.sendJson(storageMessage(health));
     this.#presence.changed(member);
+    this.#drainPending(conn);
   }
 
-  /** Appends to the activity log and tells every joined member (batched). */
-  #recordActivity(kind: ActivityEntry['kind'], member: Member, previousName?: string): void {
-    const entry: ActivityEntry = { seq: ++this.#activitySeq, time: Date.now(), kind, member };
+  /** Handles the frames that waited for the room to load or for the welcome, in order. */
+  #drainPending(conn: Connection): void {
+    const pending = conn.pending ?? [];
+    conn.pending = null;
+    conn.pendingBytes = 0;
+    // None of them can make the connection wait again: only a first join does.
+    for (const frame of pending) this.receive(conn, frame.data, frame.isBinary);
+  }
+
+  /**
+   * Records "joined", unless the same person left moments ago (then neither is recorded) or the
+   * address is over its rate. Returns the entry's seq, or null when nothing was recorded.
+   */
+  #recordJoin(conn: Connection, member: Member): number | null {
+    const key = personKey(conn, member.name);
+    const held = this.#heldLeaves.get(key);
+    if (held) {
+      clearTimeout(held.timer);
+      this.#heldLeaves.delete(key);
+      return null;
+    }
+    conn.joinRecorded = this.#ctx.activityLimiter.allow(conn.address);
+    return conn.joinRecorded ? this.#recordActivity('join', member) : null;
+  }
+
+  /** Records "left" once the grace period passes without the person coming back. */
+  #recordLeave(conn: Connection, member: Member): void {
+    // Over its rate the join was not recorded, and a leave without its join would be noise.
+    if (!conn.joinRecorded) return;
+    if (this.#ctx.leaveGraceMs === 0) {
+      this.#recordActivity('leave', member);
+      return;
+    }
+    const key = personKey(conn, member.name);
+    const earlier = this.#heldLeaves.get(key);
+    if (earlier) this.#releaseLeave(key, earlier);
+    const timer = setTimeout(() => this.#releaseLeave(key, held), this.#ctx.leaveGraceMs);
+    const held = { member, timer };
+    this.#heldLeaves.set(key, held);
+  }
+
+  #releaseLeave(key: string, held: { member: Member; timer: NodeJS.Timeout }): void {
+    clearTimeout(held.timer);
+    this.#heldLeaves.delete(key);
+    this.#recordActivity('leave', held.member);
+  }
+
+  #releaseHeldLeaves(): void {
+    for (const [key, held] of this.#heldLeaves) this.#releaseLeave(key, held);
+  }
+
+  /** Queues an activity entry for storage; members see it once it is committed (see `committed`). Returns its seq. */
+  #recordActivity(kind: ActivityEntry['kind'], member: Member, previousName?: string): number {
+    const entry: ActivityEntry = { seq: this.#activity.nextSeq(), time: Date.now(), kind, member };
     if (previousName !== undefined) entry.previousName = previousName;
-    pushBounded(this.#activity, entry);
     this.#ctx.persistence.appendActivity(this.name, entry);
-    this.#presence.activity(entry);
+    return entry.seq;
   }
 
+  /** Queues a chat message for storage; it is broadcast, and so acknowledged, once committed. */
   #chatMessage(conn: Connection, author: Member, id: string, text: string): void {
     const knownSeq = this.#chatIds.get(id);
     if (knownSeq !== undefined) {
-      // A re-send (the client did not see its acknowledgement): confirm it to the sender only.
-      void this.#replayChat(conn, knownSeq);
+      // A re-send (the client did not see its acknowledgement): confirmed to the sender only,
+      // once stored.
+      if (knownSeq <= this.#chat.committedSeq) void this.#replayChat(conn, knownSeq);
+      else this.#awaitingReplay.set(knownSeq, [...(this.#awaitingReplay.get(knownSeq) ?? []), conn]);
       return;
     }
-    const message: ChatMessage = { seq: ++this.#chatSeq, id, author, text, time: Date.now() };
-    pushBounded(this.#chat, message);
+    const message: ChatMessage = { seq: this.#chat.nextSeq(), id, author, text, time: Date.now() };
     this.#chatIds.set(id, message.seq);
     if (this.#chatIds.size > DEDUPE_WINDOW) {
       this.#chatIds.delete(this.#chatIds.keys().next().value as string);
     }
+    this.#unstored++;
     this.#ctx.persistence.appendChat(this.name, message);
-    this.#broadcastJoined({ type: 'chat', message });
   }
 
-  /** Confirms a re-sent chat message: from memory at once (keeping this connection's order), else from storage. */
-  async #replayChat(conn: Connection, seq: number): Promise<void> {
-    const inMemory = this.#chat.find((message) => message.seq === seq);
-    if (inMemory) {
-      conn.sendJson({ type: 'chat', message: inMemory });
-      return;
+  /** Storage committed these writes of this room: now members may see them. */
+  committed(writes: RoomWrites): void {
+    if (this.#state !== 'ready') return;
+    this.#unstored -= writes.chat.length + writes.events.length;
+    // Activity first: a joiner is welcomed with history up to its own entry, and then gets
+    // this batch's chat and events as broadcasts like everyone else (its welcome's chatSeq is
+    // where those continue).
+    for (const entry of writes.activity) {
+      this.#activity.committed(entry);
+      this.#presence.activity(entry);
+      const joiner = this.#awaitingWelcome.get(entry.seq);
+      if (joiner) {
+        this.#awaitingWelcome.delete(entry.seq);
+        if (!joiner.closed && joiner.member) this.#welcome(joiner, joiner.member);
+      }
     }
+    for (const message of writes.chat) {
+      this.#chat.committed(message);
+      this.#broadcastJoined({ type: 'chat', message });
+      const replays = this.#awaitingReplay.get(message.seq);
+      if (replays) {
+        this.#awaitingReplay.delete(message.seq);
+        for (const conn of replays) conn.sendJson({ type: 'chat', message });
+      }
+    }
+    for (const event of writes.events) {
+      this.#broadcastJoined({ type: 'event', ...event }, event.from.id);
+    }
+  }
+
+  /** Tells every control connection that storage failed or works again. */
+  storageChanged(health: StorageHealth): void {
+    const utf8 = Buffer.from(JSON.stringify(storageMessage(health)));
+    for (const conn of this.#connections) conn.sendEncodedJson(utf8);
+    if (health.ok) return;
+    // Joiners are not kept waiting on a commit that may not come soon (the welcome tells them storage fails).
+    for (const conn of this.#awaitingWelcome.values()) if (!conn.closed && conn.member) this.#welcome(conn, conn.member);
+    this.#awaitingWelcome.clear();
+  }
+
+  /** Confirms a re-sent chat message that is stored: from memory, else from storage. */
+  async #replayChat(conn: Connection, seq: number): Promise<void> {
     try {
-      const [message] = await this.#readLog('chat', seq - 1, 1);
-      if (message) conn.sendJson({ type: 'chat', message: message as ChatMessage });
+      const [message] = await this.#chat.readAfter(seq - 1, 1);
+      if (message?.seq === seq) conn.sendJson({ type: 'chat', message });
     } catch (error) {
       this.#ctx.log.error({ err: error, room: this.name }, 'could not read a chat message to confirm a re-send');
     }
   }
 
-  /** Entries of a log after `afterSeq`, from memory when the tail reaches back that far. */
-  async #readLog(log: LogName, afterSeq: number, limit: number): Promise<Array<ChatMessage | ActivityEntry>> {
-    const tail: Array<ChatMessage | ActivityEntry> = log === 'chat' ? this.#chat : this.#activity;
-    const newest = log === 'chat' ? this.#chatSeq : this.#activitySeq;
-    const oldestInMemory = tail[0]?.seq ?? newest + 1;
-    if (afterSeq >= oldestInMemory - 1) {
-      return tail.filter((entry) => entry.seq > afterSeq).slice(0, limit);
-    }
-    // Older entries than memory holds: make sure everything queued is in storage, then read it.
-    await this.#ctx.persistence.flush();
-    return log === 'chat'
-      ? this.#ctx.storage.readChat(this.name, afterSeq, limit)
-      : this.#ctx.storage.readActivity(this.name, afterSeq, limit);
-  }
-
   async #resume(conn: Connection, chatSeq: number, activitySeq: number): Promise<void> {
     try {
       const [chat, activity] = await Promise.all([
-        this.#readLog('chat', chatSeq, RESUME_PAGE),
-        this.#readLog('activity', activitySeq, RESUME_PAGE),
+        this.#chat.readAfter(chatSeq, RESUME_PAGE),
+        this.#activity.readAfter(activitySeq, RESUME_PAGE),
       ]);
       conn.sendJson({
         type: 'resumed',
-        chat: chat as ChatMessage[],
-        activity: activity as ActivityEntry[],
+        chat,
+        activity,
         complete: chat.length < RESUME_PAGE && activity.length < RESUME_PAGE,
       });
     } catch (error) {
@@ -453,11 +589,11 @@ export class Room {
     }
   }
 
-  /** Sends one control message, encoded once, to every joined member except `except`. */
-  #broadcastJoined(message: ServerMessage, except: Connection | null = null): void {
+  /** Sends one control message, encoded once, to every joined member except the one with id `exceptId`. */
+  #broadcastJoined(message: ServerMessage, exceptId: string | null = null): void {
     const utf8 = Buffer.from(JSON.stringify(message));
     for (const conn of this.#connections) {
-      if (conn !== except && conn.member) conn.sendEncodedJson(utf8);
+      if (conn.welcomed && conn.id !== exceptId) conn.sendEncodedJson(utf8);
     }
   }
 
@@ -508,6 +644,9 @@ export class Room {
     if (!this.#connections.delete(conn)) return;
     conn.closed = true;
     conn.dispose();
+    if (!conn.welcomed && conn.member) {
+      for (const [seq, waiting] of this.#awaitingWelcome) if (waiting === conn) this.#awaitingWelcome.delete(seq);
+    }
     if (this.#state !== 'ready') return;
     if (conn.awarenessClients.length > 0) {
       removeAwarenessStates(this.awareness, [...conn.awarenessClients], null);
@@ -516,14 +655,18 @@ export class Room {
     if (member && !this.#ctx.isShuttingDown()) {
       if (conn.typing) this.#broadcastJoined({ type: 'typing', member, on: false });
       this.#presence.left(member.id);
-      this.#recordActivity('leave', member);
+      this.#recordLeave(conn, member);
     }
     if (this.#connections.size === 0) this.#scheduleUnload();
   }
 
-  /** Queues the final compaction of a room that is about to be dropped at shutdown. */
+  /**
+   * Before the final flush at shutdown: sends what is batched and records the leaves still in
+   * their grace period. Compaction is queued too; it runs only once every increment is stored.
+   */
   prepareShutdown(): void {
     this.#fanout.flush();
+    this.#releaseHeldLeaves();
     this.#presence.flush();
     if (this.#state === 'ready' && this.#logLength > 0) this.#compact();
   }
@@ -542,6 +685,7 @@ export class Room {
     this.#idleTimer = null;
     if (this.#connections.size > 0 || this.#state !== 'ready') return;
     this.#fanout.flush();
+    this.#releaseHeldLeaves();
     if (this.#logLength > 0) this.#compact();
     try {
       await this.#ctx.persistence.flush();
@@ -559,6 +703,8 @@ export class Room {
     if (this.#state !== 'failed') this.#state = 'gone';
     if (this.#idleTimer) clearTimeout(this.#idleTimer);
     this.#idleTimer = null;
+    for (const held of this.#heldLeaves.values()) clearTimeout(held.timer);
+    this.#heldLeaves.clear();
     this.#bus?.leave();
     this.#bus = null;
     this.#fanout.dispose();

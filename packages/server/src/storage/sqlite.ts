@@ -1,8 +1,17 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { ActivityEntry, ChatMessage } from '@tandem/protocol';
-import type { DocumentInfo, LoadOptions, RoomWrites, Storage, StoredRoom } from './storage.js';
+import { DEFAULT_RETENTION, type DocumentInfo, type LoadOptions, type Retention, type RoomWrites, type Storage, type StoredRoom } from './storage.js';
+
+/** How often, at most, the WAL's size is checked after a write. */
+const WAL_CHECK_MS = 1_000;
+
+export interface SqliteOptions {
+  retention: Retention;
+  /** Past this size the write-ahead log is checkpointed into the database and truncated. */
+  walLimitBytes: number;
+}
 
 /** Schema changes in order; `PRAGMA user_version` records how many have been applied. */
 const MIGRATIONS = [
@@ -18,6 +27,10 @@ const MIGRATIONS = [
    CREATE INDEX documents_updated ON documents (updated_at DESC);
    INSERT INTO documents (name, title, created_at, updated_at)
      SELECT room, room, 0, 0 FROM (SELECT room FROM doc_snapshots UNION SELECT room FROM doc_updates);`,
+  `CREATE TABLE events (room TEXT NOT NULL, seq INTEGER NOT NULL, body TEXT NOT NULL,
+                        PRIMARY KEY (room, seq)) WITHOUT ROWID;
+   ALTER TABLE activity ADD COLUMN time INTEGER NOT NULL DEFAULT 0;
+   UPDATE activity SET time = json_extract(body, '$.time');`,
 ];
 
 /**
@@ -26,15 +39,25 @@ const MIGRATIONS = [
  */
 export class SqliteStorage implements Storage {
   readonly #db: Database.Database;
+  readonly #walPath: string;
+  readonly #retention: Retention;
+  readonly #walLimitBytes: number;
   readonly #stmt;
+  #walCheckedAt = 0;
 
-  constructor(dataDir: string) {
+  constructor(dataDir: string, { retention = DEFAULT_RETENTION, walLimitBytes = 16 * 1024 * 1024 }: Partial<SqliteOptions> = {}) {
     mkdirSync(dataDir, { recursive: true });
-    this.#db = new Database(join(dataDir, 'tandem.db'));
+    const file = join(dataDir, 'tandem.db');
+    this.#walPath = `${file}-wal`;
+    this.#retention = retention;
+    this.#walLimitBytes = walLimitBytes;
+    this.#db = new Database(file);
     this.#db.pragma('journal_mode = WAL');
     // NORMAL in WAL mode survives a process crash; only an OS crash or power cut can lose the
     // last transactions. See the README's durability section.
     this.#db.pragma('synchronous = NORMAL');
+    // After a checkpoint the WAL file is cut back to this size instead of keeping its peak.
+    this.#db.pragma(`journal_size_limit = ${walLimitBytes}`);
     this.#migrate();
     const db = this.#db;
     this.#stmt = {
@@ -51,6 +74,7 @@ export class SqliteStorage implements Storage {
       ),
       chatSeq: db.prepare<[string], { seq: number | null }>('SELECT max(seq) AS seq FROM chat WHERE room = ?'),
       activitySeq: db.prepare<[string], { seq: number | null }>('SELECT max(seq) AS seq FROM activity WHERE room = ?'),
+      eventSeq: db.prepare<[string], { seq: number | null }>('SELECT max(seq) AS seq FROM events WHERE room = ?'),
       chatAfter: db.prepare<[string, number, number], { body: string }>(
         'SELECT body FROM chat WHERE room = ? AND seq > ? ORDER BY seq LIMIT ?',
       ),
@@ -63,7 +87,11 @@ export class SqliteStorage implements Storage {
       dropUpdates: db.prepare<[string]>('DELETE FROM doc_updates WHERE room = ?'),
       putUpdate: db.prepare<[string, Uint8Array]>('INSERT INTO doc_updates (room, data) VALUES (?, ?)'),
       putChat: db.prepare<[string, number, string, string]>('INSERT INTO chat (room, seq, id, body) VALUES (?, ?, ?, ?)'),
-      putActivity: db.prepare<[string, number, string]>('INSERT INTO activity (room, seq, body) VALUES (?, ?, ?)'),
+      putActivity: db.prepare<[string, number, number, string]>('INSERT INTO activity (room, seq, time, body) VALUES (?, ?, ?, ?)'),
+      putEvent: db.prepare<[string, number, string]>('INSERT INTO events (room, seq, body) VALUES (?, ?, ?)'),
+      pruneActivity: db.prepare<[string, number]>('DELETE FROM activity WHERE room = ? AND seq <= ?'),
+      expireActivity: db.prepare<[string, number, number]>('DELETE FROM activity WHERE room = ? AND seq < ? AND time < ?'),
+      pruneEvents: db.prepare<[string, number]>('DELETE FROM events WHERE room = ? AND seq <= ?'),
       touchDocument: db.prepare<{ name: string; now: number }>(
         'INSERT INTO documents (name, title, created_at, updated_at) VALUES (@name, @name, @now, @now) ON CONFLICT (name) DO UPDATE SET updated_at = excluded.updated_at',
       ),
@@ -101,6 +129,7 @@ export class SqliteStorage implements Storage {
       recentChatIds: s.chatIds.all(room, dedupeWindow),
       chatSeq: s.chatSeq.get(room)?.seq ?? 0,
       activitySeq: s.activitySeq.get(room)?.seq ?? 0,
+      eventSeq: s.eventSeq.get(room)?.seq ?? 0,
     };
   }
 
@@ -123,12 +152,55 @@ export class SqliteStorage implements Storage {
       }
       for (const update of writes.updates) s.putUpdate.run(room, update);
       for (const message of writes.chat) s.putChat.run(room, message.seq, message.id, JSON.stringify(message));
-      for (const entry of writes.activity) s.putActivity.run(room, entry.seq, JSON.stringify(entry));
+      for (const entry of writes.activity) s.putActivity.run(room, entry.seq, entry.time, JSON.stringify(entry));
+      for (const event of writes.events) s.putEvent.run(room, event.seq, JSON.stringify(event));
+      this.#prune(room, writes, now);
     }
   };
 
+  /** Applies the retention policy to the logs this batch appended to. */
+  #prune(room: string, writes: RoomWrites, now: number): void {
+    const { keep, maxAgeMs } = this.#retention;
+    const newestActivity = writes.activity.at(-1)?.seq;
+    if (newestActivity !== undefined) {
+      if (newestActivity > keep) this.#stmt.pruneActivity.run(room, newestActivity - keep);
+      this.#stmt.expireActivity.run(room, newestActivity, now - maxAgeMs);
+    }
+    const newestEvent = writes.events.at(-1)?.seq;
+    if (newestEvent !== undefined && newestEvent > keep) this.#stmt.pruneEvents.run(room, newestEvent - keep);
+  }
+
   async write(batch: ReadonlyMap<string, RoomWrites>): Promise<void> {
     this.#db.transaction(this.#writeAll)(batch);
+    this.#limitWal();
+  }
+
+  /**
+   * SQLite's automatic checkpoints move the WAL into the database but leave the file at its peak
+   * size, and fail silently; a WAL that keeps growing can fill the disk and then, with no room
+   * left to checkpoint into, never shrink. So past `walLimitBytes` it is checkpointed and
+   * truncated here, after the commit. A checkpoint that fails (a full disk) loses nothing: the
+   * WAL holds the data, and the next write retries it.
+   */
+  #limitWal(): void {
+    const now = Date.now();
+    if (now - this.#walCheckedAt < WAL_CHECK_MS) return;
+    this.#walCheckedAt = now;
+    if (this.walBytes() <= this.#walLimitBytes) return;
+    try {
+      this.#db.pragma('wal_checkpoint(TRUNCATE)');
+    } catch {
+      // Retried after the next write; the commit itself succeeded.
+    }
+  }
+
+  /** Size in bytes of the write-ahead log file (0 when there is none). */
+  walBytes(): number {
+    try {
+      return statSync(this.#walPath).size;
+    } catch {
+      return 0;
+    }
   }
 
   async createDocument(name: string, title: string): Promise<DocumentInfo> {
@@ -146,6 +218,12 @@ export class SqliteStorage implements Storage {
   }
 
   async close(): Promise<void> {
-    if (this.#db.open) this.#db.close();
+    if (!this.#db.open) return;
+    try {
+      this.#db.pragma('wal_checkpoint(TRUNCATE)');
+    } catch {
+      // A full disk: the WAL stays and is replayed on the next open.
+    }
+    this.#db.close();
   }
 }

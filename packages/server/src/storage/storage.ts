@@ -1,4 +1,4 @@
-import type { ActivityEntry, ChatMessage } from '@tandem/protocol';
+import type { ActivityEntry, AppEvent, ChatMessage } from '@tandem/protocol';
 
 /** A document as the document list shows it. Its room has the same name. */
 export interface DocumentInfo {
@@ -21,6 +21,7 @@ export interface StoredRoom {
   recentChatIds: Array<{ id: string; seq: number }>;
   chatSeq: number;
   activitySeq: number;
+  eventSeq: number;
 }
 
 /** Everything one room wrote since the last flush. */
@@ -31,6 +32,7 @@ export interface RoomWrites {
   updates: Uint8Array[];
   chat: ChatMessage[];
   activity: ActivityEntry[];
+  events: AppEvent[];
 }
 
 export interface LoadOptions {
@@ -40,9 +42,20 @@ export interface LoadOptions {
   dedupeWindow: number;
 }
 
+/** How much activity and event history a room keeps (see the README's Durability section). */
+export interface Retention {
+  /** Newest activity entries and events kept per room; older ones are deleted as new ones come. */
+  keep: number;
+  /** Activity entries older than this are deleted too (the newest one always stays, to hold the seq). */
+  maxAgeMs: number;
+}
+
+export const DEFAULT_RETENTION: Retention = { keep: 1_000, maxAgeMs: 90 * 24 * 3_600_000 };
+
 /**
  * The storage seam: SQLite now, PostgreSQL when clustered. A backend must apply one `write`
- * atomically (all rooms of the batch or none) and return entries in sequence order.
+ * atomically (all rooms of the batch or none) and return entries in sequence order. It never
+ * deletes the newest entry of a log, so the next seq never repeats one that was handed out.
  */
 export interface Storage {
   loadRoom(room: string, options: LoadOptions): Promise<StoredRoom>;

@@ -1,72 +1,138 @@
-import type { ActivityEntry, ChatMessage } from '@tandem/protocol';
+import type { ActivityEntry, AppEvent, ChatMessage } from '@tandem/protocol';
+import type { Logger } from 'pino';
 import type { RoomWrites, Storage } from './storage.js';
 
-interface PendingWrites extends RoomWrites {
-  /** Set when the room asked for compaction: produces the snapshot at flush time. */
-  compact?: () => Uint8Array;
+/**
+ * Chat, activity and events are sent to anyone only once committed, so they are committed
+ * within this many milliseconds (a group commit: everything queued meanwhile shares the
+ * transaction) instead of waiting for the document's flush interval.
+ */
+const ACK_DELAY_MS = 2;
+/** Longest wait between two retries while storage fails. */
+const MAX_RETRY_MS = 5_000;
+
+export type StorageHealth = { ok: true } | { ok: false; since: number; error: string };
+
+/** What a room has queued that is not in storage yet. */
+export interface Unsaved {
+  room: string;
+  updates: number;
+  updateBytes: number;
+  chat: number;
+  activity: number;
+  events: number;
+}
+
+/** "notes" (12 updates, 3,400 bytes; 2 chat messages), …: for the log line a failed shutdown ends with. */
+export function describeUnsaved(unsaved: readonly Unsaved[]): string {
+  return unsaved
+    .map(({ room, updates, updateBytes, chat, activity, events }) => {
+      const parts = [
+        updates > 0 ? `${updates} document updates, ${updateBytes} bytes` : '',
+        chat > 0 ? `${chat} chat messages` : '',
+        activity > 0 ? `${activity} activity entries` : '',
+        events > 0 ? `${events} events` : '',
+      ].filter(Boolean);
+      return `${JSON.stringify(room)} (${parts.join('; ')})`;
+    })
+    .join(', ');
 }
 
 export interface WriteBehindOptions {
-  /** The longest a write waits before it is committed: the crash-loss window. */
+  /** The longest a document update waits before it is committed: the crash-loss window for edits. */
   intervalMs: number;
-  onError: (error: unknown) => void;
+  log: Logger;
+  /** After each commit, for each room in it, with what was committed (in seq order). */
+  onCommitted: (room: string, writes: RoomWrites) => void;
+  /** Storage started failing, or works again. */
+  onHealth: (health: StorageHealth) => void;
 }
 
 /**
- * Collects the writes of every room and commits them together, at most `intervalMs` after the
- * first one, in a single storage transaction. Keeps storage off the send path: rooms broadcast
- * first and only queue here. A failed commit is put back in front of newer writes and retried,
- * so nothing is dropped; `flush()` rejects while storage keeps failing.
+ * Collects the writes of every room and commits them together in one storage transaction:
+ * document updates at most `intervalMs` after the first, chat, activity and events within
+ * ACK_DELAY_MS (they are acknowledged only once committed, see `onCommitted`). A failed commit
+ * is put back in front of newer writes and retried with backoff, so nothing is dropped.
+ *
+ * Compaction (replacing a room's update log by one snapshot) runs only after every increment is
+ * committed, in a transaction of its own: it needs the most space, so when the disk is nearly
+ * full it may fail while increments still fit, and a failed compaction loses nothing.
  */
 export class WriteBehind {
   readonly #storage: Storage;
   readonly #options: WriteBehindOptions;
-  #pending = new Map<string, PendingWrites>();
+  #pending = new Map<string, RoomWrites>();
+  readonly #compactions = new Map<string, () => Uint8Array>();
   #timer: NodeJS.Timeout | null = null;
+  #timerAt = 0;
   #committing: Promise<void> = Promise.resolve();
   #failures = 0;
+  #health: StorageHealth = { ok: true };
 
   constructor(storage: Storage, options: WriteBehindOptions) {
     this.#storage = storage;
     this.#options = options;
   }
 
-  #room(room: string): PendingWrites {
+  get health(): StorageHealth {
+    return this.#health;
+  }
+
+  #room(room: string, delayMs: number): RoomWrites {
     let writes = this.#pending.get(room);
     if (!writes) {
-      writes = { updates: [], chat: [], activity: [] };
+      writes = { updates: [], chat: [], activity: [], events: [] };
       this.#pending.set(room, writes);
     }
-    this.#schedule();
+    this.#schedule(delayMs);
     return writes;
   }
 
-  #schedule(delay = this.#options.intervalMs): void {
-    if (this.#timer) return;
+  /** Arms the commit timer for `delayMs` from now, unless it would fire sooner already. */
+  #schedule(delayMs: number): void {
+    // While storage fails, nothing hurries a retry: the backoff holds.
+    const delay = this.#failures > 0 ? Math.max(delayMs, this.#retryDelay()) : delayMs;
+    const at = Date.now() + delay;
+    if (this.#timer) {
+      if (this.#timerAt <= at) return;
+      clearTimeout(this.#timer);
+    }
+    this.#timerAt = at;
     this.#timer = setTimeout(() => {
       this.#timer = null;
-      this.flush().catch(this.#options.onError);
+      this.flush().catch(() => {
+        // Reported through onHealth and the log; the failed commit re-armed the timer.
+      });
     }, delay);
   }
 
+  #retryDelay(): number {
+    return Math.min(this.#options.intervalMs * 2 ** this.#failures, MAX_RETRY_MS);
+  }
+
   appendUpdate(room: string, update: Uint8Array): void {
-    this.#room(room).updates.push(update);
+    this.#room(room, this.#options.intervalMs).updates.push(update);
   }
 
   appendChat(room: string, message: ChatMessage): void {
-    this.#room(room).chat.push(message);
+    this.#room(room, ACK_DELAY_MS).chat.push(message);
   }
 
   appendActivity(room: string, entry: ActivityEntry): void {
-    this.#room(room).activity.push(entry);
+    this.#room(room, ACK_DELAY_MS).activity.push(entry);
   }
 
-  /** At the next flush, replace the room's stored document and log by `snapshot()`. */
+  appendEvent(room: string, event: AppEvent): void {
+    this.#room(room, ACK_DELAY_MS).events.push(event);
+  }
+
+  /** Once everything queued is committed, replace the room's stored document and log by `snapshot()`. */
   compact(room: string, snapshot: () => Uint8Array): void {
-    this.#room(room).compact = snapshot;
+    this.#compactions.set(room, snapshot);
+    this.#schedule(this.#options.intervalMs);
   }
 
-  /** Commits everything queued so far; resolves once it is in storage. */
+  /** Commits everything queued so far; resolves once it is in storage, rejects while storage fails. */
   flush(): Promise<void> {
     if (this.#timer) {
       clearTimeout(this.#timer);
@@ -76,42 +142,103 @@ export class WriteBehind {
     return this.#committing;
   }
 
-  async #commit(): Promise<void> {
-    if (this.#pending.size === 0) return;
-    const batch = this.#pending;
-    this.#pending = new Map();
-    for (const writes of batch.values()) {
-      if (writes.compact) {
-        // The snapshot is the whole document as of now, so it covers every queued update.
-        writes.snapshot = writes.compact();
-        writes.updates = [];
-        delete writes.compact;
+  /**
+   * Flushes, retrying with backoff until everything is stored or `deadline` (ms since the epoch)
+   * passes. Returns what could not be stored (empty when all of it was).
+   */
+  async drain(deadline: number): Promise<Unsaved[]> {
+    for (;;) {
+      try {
+        await this.flush();
+        return [];
+      } catch {
+        const wait = Math.min(this.#retryDelay(), deadline - Date.now());
+        if (wait <= 0) return this.unsaved();
+        await new Promise((resolve) => setTimeout(resolve, wait));
       }
-    }
-    try {
-      await this.#storage.write(batch);
-      this.#failures = 0;
-    } catch (error) {
-      this.#requeue(batch);
-      this.#failures++;
-      this.#schedule(Math.min(this.#options.intervalMs * 2 ** this.#failures, 5_000));
-      throw error;
     }
   }
 
+  /** What is queued and not stored, per room. */
+  unsaved(): Unsaved[] {
+    return [...this.#pending].map(([room, writes]) => ({
+      room,
+      updates: writes.updates.length,
+      updateBytes: writes.updates.reduce((sum, update) => sum + update.byteLength, 0),
+      chat: writes.chat.length,
+      activity: writes.activity.length,
+      events: writes.events.length,
+    }));
+  }
+
+  /** Stops the timer (after the last drain at shutdown). */
+  stop(): void {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = null;
+  }
+
+  async #commit(): Promise<void> {
+    if (this.#pending.size > 0) {
+      const batch = this.#pending;
+      this.#pending = new Map();
+      try {
+        await this.#storage.write(batch);
+      } catch (error) {
+        this.#requeue(batch);
+        this.#failed(error);
+        throw error;
+      }
+      this.#recovered();
+      for (const [room, writes] of batch) {
+        try {
+          this.#options.onCommitted(room, writes);
+        } catch (error) {
+          this.#options.log.error({ err: error, room }, 'handling a commit failed');
+        }
+      }
+    }
+    for (const [room, snapshot] of this.#compactions) {
+      this.#compactions.delete(room);
+      try {
+        await this.#storage.write(new Map([[room, { snapshot: snapshot(), updates: [], chat: [], activity: [], events: [] }]]));
+      } catch (error) {
+        this.#options.log.warn({ err: error, room }, 'compaction failed; the update log is kept and nothing is lost');
+      }
+    }
+  }
+
+  #failed(error: unknown): void {
+    this.#failures++;
+    this.#schedule(this.#retryDelay());
+    const message = error instanceof Error ? error.message : String(error);
+    this.#options.log.error({ err: error, failures: this.#failures, unsaved: this.unsaved() }, 'storage write failed; retrying');
+    if (this.#health.ok) {
+      this.#health = { ok: false, since: Date.now(), error: message };
+      this.#options.onHealth(this.#health);
+    }
+  }
+
+  #recovered(): void {
+    this.#failures = 0;
+    if (this.#health.ok) return;
+    this.#options.log.info({ failedForMs: Date.now() - this.#health.since }, 'storage works again');
+    this.#health = { ok: true };
+    this.#options.onHealth(this.#health);
+  }
+
   /** Puts a failed batch back in front of whatever was queued since. */
-  #requeue(batch: Map<string, PendingWrites>): void {
+  #requeue(batch: Map<string, RoomWrites>): void {
     for (const [room, newer] of this.#pending) {
       const older = batch.get(room);
       if (!older) {
         batch.set(room, newer);
         continue;
       }
-      // A newer compaction supersedes the older snapshot and updates when it runs.
-      if (newer.compact) older.compact = newer.compact;
-      older.updates.push(...newer.updates);
-      older.chat.push(...newer.chat);
-      older.activity.push(...newer.activity);
+      // Loops, not push(...spread): a long outage can queue more items than a call takes arguments.
+      for (const update of newer.updates) older.updates.push(update);
+      for (const message of newer.chat) older.chat.push(message);
+      for (const entry of newer.activity) older.activity.push(entry);
+      for (const event of newer.events) older.events.push(event);
     }
     this.#pending = batch;
   }

@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { CloseCode, SUBPROTOCOL, TOKEN_PROTOCOL_PREFIX, type Rights } from '@tandem/protocol';
 import type { Logger } from 'pino';
@@ -98,6 +99,8 @@ export class Gateway {
   readonly #allowedOrigins: ReadonlySet<string>;
   /** Shared by every connection's Throttle. */
   readonly #throttleOptions: ThrottleOptions;
+  /** Sockets before their upgrade, counted against their address's limit (a WebSocket's close releases its own count). */
+  readonly #handshakes = new Map<Duplex, { ip: string; onClose: () => void }>();
   #accepting = true;
 
   constructor(options: GatewayOptions) {
@@ -129,6 +132,36 @@ export class Gateway {
     return this.#wss.clients.size;
   }
 
+  /**
+   * Every new socket counts against its address's connection limit until it turns out to be a
+   * plain HTTP request (see `handleRequest`) or closes. So half-open handshakes, which the
+   * server's header deadline closes, count too.
+   */
+  readonly handleConnection = (socket: Socket): void => {
+    this.#count(socket, socket.remoteAddress ?? 'unknown');
+  };
+
+  /** An HTTP request (not an upgrade) arrived on a socket: it is no WebSocket handshake. */
+  readonly handleRequest = (req: IncomingMessage): void => {
+    this.#uncount(req.socket);
+  };
+
+  #count(socket: Duplex, ip: string): void {
+    if (this.#handshakes.has(socket)) return;
+    const onClose = (): void => this.#uncount(socket);
+    this.#handshakes.set(socket, { ip, onClose });
+    this.#ipLimits.open(ip);
+    socket.once('close', onClose);
+  }
+
+  #uncount(socket: Duplex): void {
+    const handshake = this.#handshakes.get(socket);
+    if (!handshake) return;
+    this.#handshakes.delete(socket);
+    socket.off('close', handshake.onClose);
+    this.#ipLimits.release(handshake.ip);
+  }
+
   readonly handleUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     socket.on('error', destroySocket);
     this.#upgrade(req, socket, head).catch((error: unknown) => {
@@ -145,6 +178,8 @@ export class Gateway {
       return refuse(socket, 404, `WebSocket endpoint is /ws/<room> (a room name of 1-${MAX_ROOM_NAME} characters)`);
     }
     const ip = req.socket.remoteAddress ?? 'unknown';
+    // A keep-alive socket that served HTTP requests before its upgrade counts from now on.
+    this.#count(socket, ip);
     if (!this.#ipLimits.allowHandshake(ip)) {
       return refuse(socket, 429, `more than ${config.handshakesPerSecondPerIp} connection attempts a second from this address`, { 'Retry-After': '1' });
     }
@@ -176,16 +211,18 @@ export class Gateway {
     if ((registry.get(room)?.connectionCount ?? 0) >= config.maxConnectionsPerRoom) {
       return refuse(socket, 503, `room "${room}" is full (${config.maxConnectionsPerRoom} connections)`, { 'Retry-After': '5' });
     }
-    if (!this.#ipLimits.open(ip)) {
+    if (this.#ipLimits.overLimit(ip)) {
       return refuse(socket, 429, `this address has ${config.maxConnectionsPerIp} connections open already`);
     }
-    if (socket.destroyed) return this.#ipLimits.release(ip);
-    const releaseSlot = () => this.#ipLimits.release(ip);
-    socket.once('close', releaseSlot);
+    if (socket.destroyed) return;
     this.#wss.handleUpgrade(req, socket, head, (ws) => {
-      // From here the WebSocket owns the socket (its close releases the slot): the listeners
-      // for the handshake would only hold memory for the life of the connection.
-      socket.off('close', releaseSlot);
+      // From here the WebSocket owns the socket: its close releases the count, and ws handles
+      // errors. The handshake's listeners would only hold memory for the life of the connection.
+      const handshake = this.#handshakes.get(socket);
+      if (handshake) {
+        this.#handshakes.delete(socket);
+        socket.off('close', handshake.onClose);
+      }
       socket.off('error', destroySocket);
       this.#accept(ws, socket, room, ip, identity, rights);
     });
@@ -201,7 +238,7 @@ export class Gateway {
   #accept(ws: WebSocket, socket: Duplex, roomName: string, ip: string, identity: Identity, rights: Rights): void {
     const { registry, log, config } = this.#options;
     this.#heartbeat.track(ws);
-    const conn = new Connection(new WsSocket(ws, socket), identity, rights, config.maxBufferedBytes);
+    const conn = new Connection(new WsSocket(ws, socket), ip, identity, rights, config.maxBufferedBytes);
     const room = registry.attach(roomName, conn);
     const throttle = new Throttle(ws, conn, this.#throttleOptions, (data, isBinary) => {
       try {

@@ -1,11 +1,11 @@
-import { TokenBucket } from './token-bucket.js';
+import { TokenBucket } from '../lib/token-bucket.js';
 
 export interface IpLimitOptions {
   maxConnectionsPerIp: number;
   handshakesPerSecondPerIp: number;
 }
 
-/** Concurrent connections and handshake rate per client address. */
+/** Concurrent connections (handshakes under way and WebSockets) and handshake rate per client address. */
 export class IpLimits {
   readonly #options: IpLimitOptions;
   readonly #connections = new Map<string, number>();
@@ -32,12 +32,14 @@ export class IpLimits {
     return bucket.take(1);
   }
 
-  /** Reserves a connection slot; false when the address has all its connections open. */
-  open(ip: string): boolean {
-    const count = this.#connections.get(ip) ?? 0;
-    if (count >= this.#options.maxConnectionsPerIp) return false;
-    this.#connections.set(ip, count + 1);
-    return true;
+  /** Counts an open socket of the address (a handshake under way, or a WebSocket). */
+  open(ip: string): void {
+    this.#connections.set(ip, (this.#connections.get(ip) ?? 0) + 1);
+  }
+
+  /** Whether the address has more sockets open than it may (the one asking included). */
+  overLimit(ip: string): boolean {
+    return (this.#connections.get(ip) ?? 0) > this.#options.maxConnectionsPerIp;
   }
 
   release(ip: string): void {

@@ -1,7 +1,7 @@
 import { CloseCode, errorMessage } from '@tandem/protocol';
 import type { WebSocket } from 'ws';
 import type { Connection } from '../rooms/connection.js';
-import { TokenBucket } from './token-bucket.js';
+import { TokenBucket } from '../lib/token-bucket.js';
 
 export interface ThrottleOptions {
   messagesPerSecond: number;
