@@ -7,6 +7,7 @@ export {
   type RoomEvents,
   type RoomSnapshot,
   type Status,
+  type StorageStatus,
   type WebSocketLike,
 } from './room.js';
 export { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';

@@ -37,6 +37,7 @@ const idle: RoomSnapshot = {
   pendingChat: [],
   activity: [],
   typing: [],
+  storage: { state: 'ok' },
 };
 const noop = (): (() => void) => () => {};
 

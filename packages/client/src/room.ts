@@ -19,7 +19,7 @@ import { ObservableV2 } from 'lib0/observable';
 import { Awareness, removeAwarenessStates } from 'y-protocols/awareness';
 import * as Y from 'yjs';
 import { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
-import { contiguousSeq, holdsSeq, mergeBySeq } from './history.js';
+import { contiguousSeq, dropAfter, mergeBySeq } from './history.js';
 
 /** The part of the WebSocket constructor the SDK uses: the browser's, or `ws` in Node. */
 export type WebSocketLike = {
@@ -47,7 +47,11 @@ export type Status =
   | { state: 'connecting'; attempt: number }
   | { state: 'open' }
   | { state: 'reconnecting'; attempt: number; delayMs: number; retryAt: number; closeCode: number }
-  | { state: 'closed'; reason: string };
+  /** `code`: why retrying cannot help, when the handle gave up by itself (for example `token_expired`). */
+  | { state: 'closed'; reason: string; code?: string };
+
+/** Whether the server can store what this handle sends (see the `storage` message of the protocol). */
+export type StorageStatus = { state: 'ok' } | { state: 'failing'; message: string };
 
 /** A chat message sent from this handle that the server has not confirmed yet. */
 export interface PendingChat {
@@ -68,10 +72,12 @@ export interface RoomSnapshot {
   activity: readonly ActivityEntry[];
   /** Other members typing right now. */
   typing: readonly Member[];
+  storage: StorageStatus;
 }
 
 export type RoomEvents = {
   status: (status: Status) => void;
+  storage: (storage: StorageStatus) => void;
   synced: () => void;
   members: (members: readonly Member[]) => void;
   chat: (message: ChatMessage) => void;
@@ -94,6 +100,21 @@ const TYPING_IDLE_MS = 4_000;
 
 function newId(): string {
   return globalThis.crypto.randomUUID();
+}
+
+const sameChat = (a: ChatMessage, b: ChatMessage): boolean => a.id === b.id;
+const sameActivity = (a: ActivityEntry, b: ActivityEntry): boolean => a.time === b.time && a.kind === b.kind && a.member.id === b.member.id;
+
+/** When a JWT expires (ms since the epoch), read without verifying it; null if it is not a JWT with `exp`. */
+function tokenExpiry(token: string): number | null {
+  try {
+    const payload = token.split('.')[1];
+    if (!payload) return null;
+    const json = JSON.parse(atob(payload.replace(/-/g, '+').replace(/_/g, '/'))) as { exp?: unknown };
+    return typeof json.exp === 'number' ? json.exp * 1000 : null;
+  } catch {
+    return null;
+  }
 }
 
 /**
@@ -136,6 +157,8 @@ export class RoomHandle extends ObservableV2<RoomEvents> {
   #typingSentAt = 0;
   #typingIdle: ReturnType<typeof setTimeout> | null = null;
   #snapshot: RoomSnapshot | null = null;
+  #storage: StorageStatus = { state: 'ok' };
+  #diverged = false;
 
   constructor(url: string, room: string, options: ConnectOptions = {}) {
     super();
@@ -153,6 +176,7 @@ export class RoomHandle extends ObservableV2<RoomEvents> {
     this.#backoff = { ...DEFAULT_BACKOFF, ...options.backoff };
     this.#historyLimit = options.historyLimit ?? 1_000;
     this.doc.on('update', this.#onDocUpdate);
+    this.doc.on('afterTransaction', this.#onTransaction);
     this.awareness.on('update', this.#onAwarenessUpdate);
     if (typeof window !== 'undefined') window.addEventListener('online', this.#retryNow);
     this.#open();
@@ -169,6 +193,17 @@ export class RoomHandle extends ObservableV2<RoomEvents> {
   }
   get rights(): Rights {
     return this.#rights;
+  }
+  /** Whether the server can store changes right now. */
+  get storage(): StorageStatus {
+    return this.#storage;
+  }
+  /**
+   * True when this handle's document holds local changes the server refused and that could not
+   * be undone (a deletion made without edit rights): it differs from the server's until reopened.
+   */
+  get diverged(): boolean {
+    return this.#diverged;
   }
   get members(): Member[] {
     return [...this.#members.values()];
@@ -200,6 +235,7 @@ export class RoomHandle extends ObservableV2<RoomEvents> {
       pendingChat: this.pendingChat,
       activity: this.#activity.slice(),
       typing: [...this.#typing.values()].map((t) => t.member),
+      storage: this.#storage,
     };
     return this.#snapshot;
   };
@@ -280,6 +316,7 @@ export class RoomHandle extends ObservableV2<RoomEvents> {
     this.#ws?.close(1000, 'client closed');
     this.#ws = null;
     this.doc.off('update', this.#onDocUpdate);
+    this.doc.off('afterTransaction', this.#onTransaction);
     this.awareness.off('update', this.#onAwarenessUpdate);
     this.awareness.destroy();
     this.#setStatus({ state: 'closed', reason: 'closed by the client' });
@@ -293,6 +330,12 @@ export class RoomHandle extends ObservableV2<RoomEvents> {
   // ---- connection -----------------------------------------------------------------------
 
   #open(): void {
+    // A fixed token that has expired will be refused on every attempt: say so and stop.
+    const expiresAt = typeof this.#token === 'string' ? tokenExpiry(this.#token) : null;
+    if (expiresAt !== null && expiresAt <= Date.now()) {
+      this.#giveUp('token_expired', `the token expired at ${new Date(expiresAt).toISOString()}; connect again with a fresh one (or pass a function that returns one)`);
+      return;
+    }
     this.#setStatus({ state: 'connecting', attempt: this.#attempt });
     void this.#protocols().then(
       (protocols) => {
@@ -362,6 +405,14 @@ export class RoomHandle extends ObservableV2<RoomEvents> {
     this.#scheduleRetry(code);
   }
 
+  /** Stops for good after a refusal that retrying cannot fix. */
+  #giveUp(code: string, reason: string): void {
+    this.#clearTimers();
+    this.#setStatus({ state: 'closed', reason, code });
+    // Later, so that listeners added right after connect() hear it too.
+    queueMicrotask(() => this.emit('error', [{ code, message: reason }]));
+  }
+
   #scheduleRetry(closeCode: number): void {
     const delayMs = backoffDelay(this.#attempt, this.#backoff);
     this.#attempt++;
@@ -405,7 +456,41 @@ export class RoomHandle extends ObservableV2<RoomEvents> {
 
   readonly #onDocUpdate = (update: Uint8Array, origin: unknown): void => {
     // Offline edits are not queued: on reconnect the sync exchange sends whatever the server lacks.
-    if (origin !== this) this.#send(encodeUpdateMessage(update));
+    // Without edit rights nothing is sent: the server would refuse it (see #onTransaction).
+    if (origin !== this && this.#rights === 'write') this.#send(encodeUpdateMessage(update));
+  };
+
+  /**
+   * A local change without edit rights is undone at once, so the document never silently
+   * differs from the server's: what this client inserted is deleted again. A deletion of
+   * others' content cannot be undone in Yjs (their content is gone); then `diverged` is set.
+   */
+  readonly #onTransaction = (transaction: Y.Transaction): void => {
+    if (this.#rights === 'write' || transaction.origin === this || !transaction.local) return;
+    const clientId = this.doc.clientID;
+    const from = transaction.beforeState.get(clientId) ?? 0;
+    const to = transaction.afterState.get(clientId) ?? 0;
+    let deletedOthers = false;
+    transaction.deleteSet.clients.forEach((ranges, client) => {
+      if (client !== clientId || ranges.some((range) => range.clock < from)) deletedOthers = true;
+    });
+    if (to === from && !deletedOthers) return;
+    if (to > from) {
+      // In a transaction of its own (origin: this handle), once Yjs has finished this one.
+      queueMicrotask(() =>
+        this.doc.transact((undo) => {
+          for (const struct of this.doc.store.clients.get(clientId) ?? []) {
+            if (struct.id.clock >= from && struct.id.clock < to && struct instanceof Y.Item && !struct.deleted) struct.delete(undo);
+          }
+        }, this),
+      );
+    }
+    if (deletedOthers) this.#diverged = true;
+    const message = deletedOthers
+      ? 'You may not edit this document: your local deletions cannot be undone, so your copy differs from the server\'s until you reopen it.'
+      : 'You may not edit this document; the local change was undone.';
+    this.emit('error', [{ code: 'read_only', message }]);
+    this.#changed();
   };
 
   readonly #onAwarenessUpdate = (
@@ -433,7 +518,8 @@ export class RoomHandle extends ObservableV2<RoomEvents> {
     }
     const result = applyYMessage(new Uint8Array(data), { doc: this.doc, awareness: this.awareness, origin: this });
     if (result.kind === 'sync') {
-      if (result.reply) this.#send(result.reply);
+      // The reply to the server's step 1 carries local changes; without edit rights they would be refused.
+      if (result.reply && this.#rights === 'write') this.#send(result.reply);
       if (result.step === 'step2' && !this.#synced) {
         this.#synced = true;
         this.emit('synced', []);
@@ -463,13 +549,10 @@ export class RoomHandle extends ObservableV2<RoomEvents> {
       case 'chat':
         this.#onChat(message.message);
         break;
-      case 'activity': {
+      case 'activity':
         // Batched by the server: a member who just joined may get entries its welcome had.
-        const fresh = message.entries.filter((entry) => !holdsSeq(this.#activity, entry.seq));
-        this.#addActivity(fresh);
-        for (const entry of fresh) this.emit('activity', [entry]);
+        for (const entry of this.#addActivity(message.entries)) this.emit('activity', [entry]);
         break;
-      }
       case 'typing':
         this.#onTyping(message.member, message.on);
         break;
@@ -484,12 +567,33 @@ export class RoomHandle extends ObservableV2<RoomEvents> {
       case 'authenticated':
         this.#rights = message.rights;
         break;
+      case 'storage':
+        this.#storage = message.state === 'ok' ? { state: 'ok' } : { state: 'failing', message: message.message };
+        this.emit('storage', [this.#storage]);
+        // What the server refused while its storage failed (storage_backlog) is worth sending again.
+        if (message.state === 'ok' && this.#joined) this.#resendChat();
+        break;
       case 'error':
-        if (message.code === 'token_expiring') void this.#renewToken();
-        this.emit('error', [message.ref === undefined ? { code: message.code, message: message.message } : message]);
+        this.#onError(message);
         return;
     }
     this.#changed();
+  }
+
+  #onError(message: ServerMessageOf<'error'>): void {
+    if (message.code === 'token_expiring') void this.#renewToken();
+    // A refusal that retrying cannot fix: the message leaves the queue instead of being re-sent forever.
+    if (message.code === 'forbidden' && message.ref !== undefined) {
+      const before = this.#outbox.length;
+      this.#outbox = this.#outbox.filter((item) => item.kind !== 'chat' || item.id !== message.ref);
+      if (this.#outbox.length !== before) this.#changed();
+    }
+    // An edit made before this handle knew it may not edit reached the server and was refused.
+    if (message.code === 'read_only' && !this.#diverged) {
+      this.#diverged = true;
+      this.#changed();
+    }
+    this.emit('error', [message.ref === undefined ? { code: message.code, message: message.message } : message]);
   }
 
   #onWelcome(message: ServerMessageOf<'welcome'>): void {
@@ -498,10 +602,21 @@ export class RoomHandle extends ObservableV2<RoomEvents> {
     this.#me = message.you;
     this.#rights = message.rights;
     this.#members = new Map(message.members.map((m) => [m.id, m]));
+    // A storage problem is announced again right after the welcome.
+    if (this.#storage.state !== 'ok') {
+      this.#storage = { state: 'ok' };
+      this.emit('storage', [this.#storage]);
+    }
     if (!resuming) {
       this.#chatMark = message.chatSeq;
       this.#activityMark = message.activitySeq;
     }
+    // Entries newer than the server's newest no longer exist there (its storage lost them):
+    // drop them, so the seqs they held are taken by the server's entries, not skipped.
+    this.#chat = dropAfter(this.#chat, message.chatSeq);
+    this.#activity = dropAfter(this.#activity, message.activitySeq);
+    this.#chatMark = Math.min(this.#chatMark, message.chatSeq);
+    this.#activityMark = Math.min(this.#activityMark, message.activitySeq);
     const chatFrom = this.#chatMark;
     const activityFrom = this.#activityMark;
     this.#addChat(message.chat);
@@ -525,6 +640,10 @@ export class RoomHandle extends ObservableV2<RoomEvents> {
     }
   }
 
+  #resendChat(): void {
+    for (const item of this.#outbox) if (item.kind === 'chat') this.#sendJson({ type: 'chat', id: item.id, text: item.text });
+  }
+
   /** Sends queued chat (all unconfirmed, in order) and events; events leave the queue once sent. */
   #flushOutbox(): void {
     for (const item of this.#outbox) {
@@ -538,19 +657,22 @@ export class RoomHandle extends ObservableV2<RoomEvents> {
       const index = this.#outbox.findIndex((item) => item.kind === 'chat' && item.id === message.id);
       if (index >= 0) this.#outbox.splice(index, 1);
     }
-    const known = holdsSeq(this.#chat, message.seq);
-    this.#addChat([message]);
-    if (!known) this.emit('chat', [message]);
+    for (const added of this.#addChat([message])) this.emit('chat', [added]);
   }
 
-  #addChat(entries: readonly ChatMessage[]): void {
-    this.#chat = mergeBySeq(this.#chat, entries, this.#historyLimit);
+  /** Merges chat by seq (the server's entry wins over a different one held at its seq); returns what was new. */
+  #addChat(entries: readonly ChatMessage[]): ChatMessage[] {
+    const { list, added } = mergeBySeq(this.#chat, entries, this.#historyLimit, sameChat);
+    this.#chat = list;
     this.#chatMark = contiguousSeq(this.#chat, this.#chatMark);
+    return added;
   }
 
-  #addActivity(entries: readonly ActivityEntry[]): void {
-    this.#activity = mergeBySeq(this.#activity, entries, this.#historyLimit);
+  #addActivity(entries: readonly ActivityEntry[]): ActivityEntry[] {
+    const { list, added } = mergeBySeq(this.#activity, entries, this.#historyLimit, sameActivity);
+    this.#activity = list;
     this.#activityMark = contiguousSeq(this.#activity, this.#activityMark);
+    return added;
   }
 
   #onTyping(member: Member, on: boolean): void {

@@ -148,6 +148,8 @@ export interface ServerProcess {
   wsUrl: string;
   /** Resolves with the exit code once the process has ended. */
   exited: Promise<number | null>;
+  /** The log lines (JSON) written so far. */
+  log: Array<Record<string, any>>;
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
@@ -165,11 +167,13 @@ export async function spawnServer(args: string[], env: Record<string, string> = 
   });
   let stderr = '';
   child.stderr?.on('data', (chunk) => (stderr += chunk));
+  const log: Array<Record<string, any>> = [];
   const port = await new Promise<number>((resolve, reject) => {
     const lines = createInterface({ input: child.stdout! });
     lines.on('line', (line) => {
       try {
         const entry = JSON.parse(line);
+        log.push(entry);
         if (entry.msg?.startsWith('Tandem listening')) resolve(entry.port);
       } catch {
         // not a log line
@@ -183,6 +187,7 @@ export async function spawnServer(args: string[], env: Record<string, string> = 
     url: `http://127.0.0.1:${port}`,
     wsUrl: `ws://127.0.0.1:${port}`,
     exited,
+    log,
     async stop(signal = 'SIGTERM') {
       if (child.exitCode === null) child.kill(signal);
       return exited;

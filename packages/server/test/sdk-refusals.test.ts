@@ -1,0 +1,135 @@
+import { SignJWT } from 'jose';
+import { describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { client, member, startServer, until } from './helpers.js';
+
+const SECRET = 'a-test-secret-that-is-long-enough-0123';
+
+function token(rooms: Record<string, string>, expiresIn: string | number = '1h'): Promise<string> {
+  return new SignJWT({ name: 'Reader', rooms })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject('u-reader')
+    .setIssuedAt()
+    .setExpirationTime(expiresIn)
+    .sign(new TextEncoder().encode(SECRET));
+}
+
+/** A `ws` WebSocket class that counts connection attempts. */
+function countingWebSocket(): { WebSocket: typeof WebSocket; attempts: () => number } {
+  let attempts = 0;
+  class Counting extends WebSocket {
+    constructor(url: string, protocols?: string | string[]) {
+      super(url, protocols);
+      attempts++;
+    }
+  }
+  return { WebSocket: Counting, attempts: () => attempts };
+}
+
+describe('SDK refusals that retrying cannot fix', () => {
+  it('stops with token_expired instead of retrying forever with a fixed token that has expired', async () => {
+    const server = await startServer({ auth: 'jwt', jwtSecret: SECRET });
+    const expired = await token({ '*': 'write' }, Math.floor(Date.now() / 1000) - 60);
+    const counting = countingWebSocket();
+    const handle = client(server.wsUrl, 'r', { name: 'Late', token: expired, WebSocket: counting.WebSocket as never });
+    const errors: string[] = [];
+    handle.on('error', (error) => errors.push(error.code));
+    await until(() => handle.status.state === 'closed', 'the handle gives up', 5_000, handle);
+    expect(handle.status).toMatchObject({ state: 'closed', code: 'token_expired', reason: expect.stringMatching(/expired/) });
+    expect(errors).toContain('token_expired');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(counting.attempts()).toBe(0);
+  });
+
+  it('drops a chat message the server forbids instead of keeping and re-sending it', async () => {
+    const server = await startServer({ auth: 'jwt', jwtSecret: SECRET });
+    const sockets: WebSocket[] = [];
+    class Tracked extends WebSocket {
+      constructor(url: string, protocols?: string | string[]) {
+        super(url, protocols);
+        sockets.push(this);
+      }
+    }
+    const reader = client(server.wsUrl, 'handbook', { name: 'Reader', token: await token({ handbook: 'read' }), WebSocket: Tracked as never });
+    await reader.whenJoined();
+    const refused = new Promise<{ code: string; ref?: string }>((resolve) => reader.once('error', resolve));
+    const id = reader.sendChat('may I?');
+    expect(await refused).toMatchObject({ code: 'forbidden', ref: id });
+    expect(reader.pendingChat).toEqual([]);
+    // After a reconnect nothing is re-sent: a watcher sees no chat and no second refusal comes.
+    const errors: string[] = [];
+    reader.on('error', (error) => errors.push(error.code));
+    sockets.at(-1)!.terminate();
+    await until(() => sockets.length === 2 && reader.status.state === 'open', 'the reader reconnected', 5_000, reader);
+    await reader.whenJoined();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(errors).toEqual([]);
+    expect(reader.chat).toEqual([]);
+  });
+
+  it('undoes local edits without edit rights, so the document equals the server\'s', async () => {
+    const server = await startServer({ auth: 'jwt', jwtSecret: SECRET });
+    const writerToken = await new SignJWT({ name: 'Writer', rooms: { '*': 'write' } })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject('u-writer')
+      .setExpirationTime('1h')
+      .sign(new TextEncoder().encode(SECRET));
+    const writer = await member(server.wsUrl, 'guide', 'Writer', { token: writerToken });
+    writer.doc.getText('t').insert(0, 'server text');
+    const reader = await member(server.wsUrl, 'guide', 'Reader', { token: await token({ guide: 'read' }) });
+    await until(() => reader.doc.getText('t').toString() === 'server text', 'the text at the reader', 5_000, reader);
+    const errors: string[] = [];
+    reader.on('error', (error) => errors.push(error.code));
+
+    reader.doc.getText('t').insert(0, 'sneaky ');
+    await until(() => reader.doc.getText('t').toString() === 'server text', 'the insertion undone', 5_000);
+    expect(errors).toEqual(['read_only']);
+    expect(reader.diverged).toBe(false);
+    // Later edits of the writer still land at the reader: the two documents stay the same.
+    writer.doc.getText('t').insert(0, 'more ');
+    await until(() => reader.doc.getText('t').toString() === 'more server text', 'the writer\'s edit at the reader', 5_000);
+    expect(server.registry.get('guide')!.doc.getText('t').toString()).toBe('more server text');
+
+    // A deletion of the writer's text cannot be undone in Yjs: the handle says so.
+    reader.doc.getText('t').delete(0, 5);
+    await until(() => reader.diverged, 'the reader marked as diverged', 5_000, reader);
+    expect(server.registry.get('guide')!.doc.getText('t').toString()).toBe('more server text');
+  });
+
+  it('takes the server\'s word for a seq: replaces a different entry held there, drops entries the server no longer has', async () => {
+    const server = await startServer();
+    const sockets: WebSocket[] = [];
+    class Tracked extends WebSocket {
+      constructor(url: string, protocols?: string | string[]) {
+        super(url, protocols);
+        sockets.push(this);
+      }
+    }
+    const alice = client(server.wsUrl, 'seqs', { name: 'Alice', WebSocket: Tracked as never });
+    await alice.whenJoined();
+    alice.sendChat('first');
+    await until(() => alice.chat.length === 1, 'the first message', 5_000, alice);
+    // What a client holds after a server lost entries it had sent (a crash before they were
+    // stored, in a version that acknowledged early): forged here through the handle's socket.
+    const forged = (seq: number, id: string) => ({ type: 'chat', message: { seq, id, author: alice.me!, text: `forged ${seq}`, time: 1 } });
+    sockets.at(-1)!.emit('message', Buffer.from(JSON.stringify(forged(2, 'lost-2'))), false);
+    expect(alice.chat.map((m) => m.text)).toEqual(['first', 'forged 2']);
+    const bob = await member(server.wsUrl, 'seqs', 'Bob');
+    bob.sendChat('the real second');
+    await until(() => alice.chat[1]?.text === 'the real second', 'the server\'s entry at seq 2', 5_000, alice);
+
+    sockets.at(-1)!.emit('message', Buffer.from(JSON.stringify(forged(7, 'lost-7'))), false);
+    expect(alice.chat.map((m) => m.seq)).toEqual([1, 2, 7]);
+    sockets.at(-1)!.terminate();
+    await until(() => sockets.length === 2 && alice.status.state === 'open', 'Alice reconnected', 5_000, alice);
+    await until(() => alice.chat.length === 2, 'the entry the server does not have dropped', 5_000, alice);
+    bob.sendChat('third');
+    await until(() => alice.chat.length === 3, 'the third message', 5_000, alice);
+    expect(alice.chat.map((m) => [m.seq, m.text])).toEqual([
+      [1, 'first'],
+      [2, 'the real second'],
+      [3, 'third'],
+    ]);
+    expect(alice.chat).toEqual(bob.chat);
+  });
+});
