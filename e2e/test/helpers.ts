@@ -142,9 +142,8 @@ function spawnRun(args: string[], log: string[]): { run: Run; port: Promise<numb
 }
 
 /** The real server process on a free port with its own data directory, killed after the test. */
-export async function startServer(): Promise<Server> {
+export async function startServer({ dataDir = tempDir() }: { dataDir?: string } = {}): Promise<Server> {
   requireBuild();
-  const dataDir = tempDir();
   const log: string[] = [];
   let current: Run | null = null;
   onCleanup(async () => {
@@ -298,7 +297,7 @@ export async function user(browser: Browser, server: Server, name: string, optio
     status: () =>
       page
         .getByRole('status')
-        .filter({ hasText: /Connected|Connecting|Reconnecting|Offline/ })
+        .filter({ hasText: /Connected|Connecting|Reconnecting|Offline|Not saved|Session expired/ })
         .first(),
     async close() {
       await page.close();
@@ -311,14 +310,14 @@ export async function user(browser: Browser, server: Server, name: string, optio
  * A fresh server with one document (created through the API), one browser, and Alice and Bob
  * each in their own context, joined by name at /d/<name> and looking at the editor.
  */
-export async function aliceAndBobOnADocument(title = 'Shared notes'): Promise<{
+export async function aliceAndBobOnADocument(title = 'Shared notes', serverOptions: { dataDir?: string } = {}): Promise<{
   server: Server;
   browser: Browser;
   doc: { name: string; title: string };
   alice: User;
   bob: User;
 }> {
-  const server = await startServer();
+  const server = await startServer(serverOptions);
   const doc = await createDocument(server, title);
   const browser = await launchBrowser();
   const path = `/d/${encodeURIComponent(doc.name)}`;

@@ -1,36 +1,16 @@
-import { execFileSync } from 'node:child_process';
-import { closeSync, openSync, rmSync, statSync, truncateSync, writeSync } from 'node:fs';
+import { rmSync, statSync, truncateSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { SqliteStorage } from '../src/index.js';
+import { fillDisk as fill, mountSmallDisk } from './disk.js';
 import { member, onCleanup, spawnServer, tempDir, until } from './helpers.js';
 
 /** A tmpfs of `sizeKb` mounted on a fresh temp directory, unmounted after the test. */
 function smallDisk(sizeKb: number): string {
-  if (process.getuid?.() !== 0) {
-    throw new Error('The disk-full tests mount a small tmpfs, which needs root: run the suite as root (CI does), for example `sudo npm test`.');
-  }
   const dir = tempDir();
-  execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${sizeKb}k`, 'tmpfs', dir]);
-  onCleanup(() => execFileSync('umount', ['-l', dir]));
+  onCleanup(mountSmallDisk(dir, sizeKb));
   return dir;
-}
-
-/** Fills the filesystem of `dir` to the last byte; returns the filler's path. */
-function fill(dir: string): string {
-  const path = join(dir, 'filler');
-  const fd = openSync(path, 'a');
-  for (const size of [256 * 1024, 4096, 1]) {
-    const chunk = Buffer.alloc(size, 1);
-    try {
-      for (;;) writeSync(fd, chunk);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOSPC') throw error;
-    }
-  }
-  closeSync(fd);
-  return path;
 }
 
 async function health(url: string): Promise<{ status: number; body: Record<string, unknown> }> {

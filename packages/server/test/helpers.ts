@@ -81,6 +81,18 @@ export function until(check: () => boolean, what: string, timeoutMs = 5_000, han
   });
 }
 
+/** A `ws` WebSocket class for the SDK that keeps every socket it opens (to cut or count them). */
+export function trackedWebSocket(): { WebSocket: never; sockets: WebSocket[] } {
+  const sockets: WebSocket[] = [];
+  class Tracked extends WebSocket {
+    constructor(url: string, protocols?: string | string[]) {
+      super(url, protocols);
+      sockets.push(this);
+    }
+  }
+  return { WebSocket: Tracked as never, sockets };
+}
+
 /** Resolves with the next value an emitter passes to `event`. */
 export function next<T>(emitter: { once(event: string, fn: (value: T) => void): unknown }, event: string): Promise<T> {
   return new Promise((resolve) => emitter.once(event, resolve));

@@ -1,7 +1,6 @@
 import { RESUME_PAGE, SUBPROTOCOL } from '@tandem/protocol';
 import { describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
-import { client, controlMessages, member, rawSocket, startServer, until } from './helpers.js';
+import { client, controlMessages, member, rawSocket, startServer, trackedWebSocket, until } from './helpers.js';
 
 describe('resume', () => {
   it('returns exactly the entries after the given sequence numbers', async () => {
@@ -42,14 +41,8 @@ describe('resume', () => {
 
   it('lets a reconnecting SDK client catch up on everything it missed, without gaps or duplicates', async () => {
     const server = await startServer();
-    const sockets: WebSocket[] = [];
-    class TrackedWebSocket extends WebSocket {
-      constructor(url: string, protocols?: string | string[]) {
-        super(url, protocols);
-        sockets.push(this);
-      }
-    }
-    const alice = client(server.wsUrl, 'gap', { name: 'Alice', WebSocket: TrackedWebSocket as never, backoff: { baseMs: 200 } });
+    const { WebSocket: TrackedWebSocket, sockets } = trackedWebSocket();
+    const alice = client(server.wsUrl, 'gap', { name: 'Alice', WebSocket: TrackedWebSocket, backoff: { baseMs: 200 } });
     await alice.whenJoined();
     const bob = await member(server.wsUrl, 'gap', 'Bob');
     bob.sendChat('before');

@@ -1,7 +1,6 @@
 import { SignJWT } from 'jose';
 import { describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
-import { client, member, startServer, until } from './helpers.js';
+import { client, member, startServer, trackedWebSocket, until } from './helpers.js';
 
 const SECRET = 'a-test-secret-that-is-long-enough-0123';
 
@@ -14,43 +13,25 @@ function token(rooms: Record<string, string>, expiresIn: string | number = '1h')
     .sign(new TextEncoder().encode(SECRET));
 }
 
-/** A `ws` WebSocket class that counts connection attempts. */
-function countingWebSocket(): { WebSocket: typeof WebSocket; attempts: () => number } {
-  let attempts = 0;
-  class Counting extends WebSocket {
-    constructor(url: string, protocols?: string | string[]) {
-      super(url, protocols);
-      attempts++;
-    }
-  }
-  return { WebSocket: Counting, attempts: () => attempts };
-}
-
 describe('SDK refusals that retrying cannot fix', () => {
   it('stops with token_expired instead of retrying forever with a fixed token that has expired', async () => {
     const server = await startServer({ auth: 'jwt', jwtSecret: SECRET });
     const expired = await token({ '*': 'write' }, Math.floor(Date.now() / 1000) - 60);
-    const counting = countingWebSocket();
-    const handle = client(server.wsUrl, 'r', { name: 'Late', token: expired, WebSocket: counting.WebSocket as never });
+    const counting = trackedWebSocket();
+    const handle = client(server.wsUrl, 'r', { name: 'Late', token: expired, WebSocket: counting.WebSocket });
     const errors: string[] = [];
     handle.on('error', (error) => errors.push(error.code));
     await until(() => handle.status.state === 'closed', 'the handle gives up', 5_000, handle);
     expect(handle.status).toMatchObject({ state: 'closed', code: 'token_expired', reason: expect.stringMatching(/expired/) });
     expect(errors).toContain('token_expired');
     await new Promise((resolve) => setTimeout(resolve, 300));
-    expect(counting.attempts()).toBe(0);
+    expect(counting.sockets).toHaveLength(0);
   });
 
   it('drops a chat message the server forbids instead of keeping and re-sending it', async () => {
     const server = await startServer({ auth: 'jwt', jwtSecret: SECRET });
-    const sockets: WebSocket[] = [];
-    class Tracked extends WebSocket {
-      constructor(url: string, protocols?: string | string[]) {
-        super(url, protocols);
-        sockets.push(this);
-      }
-    }
-    const reader = client(server.wsUrl, 'handbook', { name: 'Reader', token: await token({ handbook: 'read' }), WebSocket: Tracked as never });
+    const { WebSocket: Tracked, sockets } = trackedWebSocket();
+    const reader = client(server.wsUrl, 'handbook', { name: 'Reader', token: await token({ handbook: 'read' }), WebSocket: Tracked });
     await reader.whenJoined();
     const refused = new Promise<{ code: string; ref?: string }>((resolve) => reader.once('error', resolve));
     const id = reader.sendChat('may I?');
@@ -98,14 +79,8 @@ describe('SDK refusals that retrying cannot fix', () => {
 
   it('takes the server\'s word for a seq: replaces a different entry held there, drops entries the server no longer has', async () => {
     const server = await startServer();
-    const sockets: WebSocket[] = [];
-    class Tracked extends WebSocket {
-      constructor(url: string, protocols?: string | string[]) {
-        super(url, protocols);
-        sockets.push(this);
-      }
-    }
-    const alice = client(server.wsUrl, 'seqs', { name: 'Alice', WebSocket: Tracked as never });
+    const { WebSocket: Tracked, sockets } = trackedWebSocket();
+    const alice = client(server.wsUrl, 'seqs', { name: 'Alice', WebSocket: Tracked });
     await alice.whenJoined();
     alice.sendChat('first');
     await until(() => alice.chat.length === 1, 'the first message', 5_000, alice);

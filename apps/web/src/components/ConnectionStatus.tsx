@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'react';
-import type { Status } from '@tandem/client';
+import type { Status, StorageStatus } from '@tandem/client';
 
 function useOnline(): boolean {
   const [online, setOnline] = useState(() => navigator.onLine);
@@ -27,11 +27,12 @@ function useNow(active: boolean): number {
   return now;
 }
 
-function describe(status: Status, online: boolean, now: number): { text: string; tone: string } {
+function describe(status: Status, storage: StorageStatus, online: boolean, now: number): { text: string; tone: string } {
+  if (status.state === 'closed' && status.code === 'token_expired') return { text: 'Session expired — sign in again', tone: 'error' };
   if (!online || status.state === 'closed') return { text: 'Offline', tone: 'offline' };
   switch (status.state) {
     case 'open':
-      return { text: 'Connected', tone: 'ok' };
+      return storage.state === 'ok' ? { text: 'Connected', tone: 'ok' } : { text: 'Not saved — the server cannot store changes', tone: 'error' };
     case 'connecting':
       return status.attempt === 0 ? { text: 'Connecting…', tone: 'wait' } : { text: 'Reconnecting…', tone: 'wait' };
     case 'reconnecting': {
@@ -41,12 +42,13 @@ function describe(status: Status, online: boolean, now: number): { text: string;
   }
 }
 
-export function ConnectionStatus({ status }: { status: Status }) {
+export function ConnectionStatus({ status, storage }: { status: Status; storage: StorageStatus }) {
   const online = useOnline();
   const now = useNow(status.state === 'reconnecting');
-  const { text, tone } = describe(status, online, now);
+  const { text, tone } = describe(status, storage, online, now);
+  const title = status.state === 'closed' ? status.reason : storage.state === 'failing' ? storage.message : undefined;
   return (
-    <div role="status" className={`status status-${tone}`} title={status.state === 'closed' ? status.reason : undefined}>
+    <div role="status" className={`status status-${tone}`} title={title}>
       <span className="status-dot" aria-hidden="true" />
       {text}
     </div>

@@ -81,7 +81,7 @@ export function DocumentPage({ room, name, onRename }: { room: string; name: str
             {copied ? 'Link copied' : 'Copy link'}
           </button>
           <RenameButton name={name} onRename={onRename} />
-          <ConnectionStatus status={snapshot.status} />
+          <ConnectionStatus status={snapshot.status} storage={snapshot.storage} />
         </div>
       </header>
       <main className="doc-main">{handle && <Editor handle={handle} me={snapshot.me} name={name} color={snapshot.me?.color ?? colorForName(name)} editable={snapshot.rights === 'write'} />}</main>

@@ -9,7 +9,7 @@ import type { RoomWrites, Storage } from './storage.js';
  */
 const ACK_DELAY_MS = 2;
 /** Longest wait between two retries while storage fails. */
-const MAX_RETRY_MS = 5_000;
+const MAX_RETRY_MS = 2_000;
 
 export type StorageHealth = { ok: true } | { ok: false; since: number; error: string };
 
