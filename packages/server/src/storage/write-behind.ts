@@ -3,11 +3,11 @@ import type { Logger } from 'pino';
 import type { RoomWrites, Storage } from './storage.js';
 
 /**
- * Chat, activity and events are sent to anyone only once committed, so they are committed
- * within this many milliseconds (a group commit: everything queued meanwhile shares the
- * transaction) instead of waiting for the document's flush interval.
+ * Chat, activity and events are sent to anyone only once committed, so they are committed at
+ * the end of the event-loop turn that queued them (0: setImmediate), instead of waiting for the
+ * document's flush interval. Everything queued in that turn shares the transaction.
  */
-const ACK_DELAY_MS = 2;
+const ACK_DELAY_MS = 0;
 /** Longest wait between two retries while storage fails. */
 const MAX_RETRY_MS = 2_000;
 
@@ -50,8 +50,8 @@ export interface WriteBehindOptions {
 
 /**
  * Collects the writes of every room and commits them together in one storage transaction:
- * document updates at most `intervalMs` after the first, chat, activity and events within
- * ACK_DELAY_MS (they are acknowledged only once committed, see `onCommitted`). A failed commit
+ * document updates at most `intervalMs` after the first, chat, activity and events at the end
+ * of the turn that queued them (they are acknowledged only once committed, see `onCommitted`). A failed commit
  * is put back in front of newer writes and retried with backoff, so nothing is dropped.
  *
  * Compaction (replacing a room's update log by one snapshot) runs only after every increment is
@@ -63,7 +63,7 @@ export class WriteBehind {
   readonly #options: WriteBehindOptions;
   #pending = new Map<string, RoomWrites>();
   readonly #compactions = new Map<string, () => Uint8Array>();
-  #timer: NodeJS.Timeout | null = null;
+  #timer: { timeout: NodeJS.Timeout } | { immediate: NodeJS.Immediate } | null = null;
   #timerAt = 0;
   #committing: Promise<void> = Promise.resolve();
   #failures = 0;
@@ -95,15 +95,23 @@ export class WriteBehind {
     const at = Date.now() + delay;
     if (this.#timer) {
       if (this.#timerAt <= at) return;
-      clearTimeout(this.#timer);
+      this.#clearTimer();
     }
     this.#timerAt = at;
-    this.#timer = setTimeout(() => {
+    const fire = (): void => {
       this.#timer = null;
       this.flush().catch(() => {
         // Reported through onHealth and the log; the failed commit re-armed the timer.
       });
-    }, delay);
+    };
+    this.#timer = delay === 0 ? { immediate: setImmediate(fire) } : { timeout: setTimeout(fire, delay) };
+  }
+
+  #clearTimer(): void {
+    if (!this.#timer) return;
+    if ('immediate' in this.#timer) clearImmediate(this.#timer.immediate);
+    else clearTimeout(this.#timer.timeout);
+    this.#timer = null;
   }
 
   #retryDelay(): number {
@@ -134,10 +142,7 @@ export class WriteBehind {
 
   /** Commits everything queued so far; resolves once it is in storage, rejects while storage fails. */
   flush(): Promise<void> {
-    if (this.#timer) {
-      clearTimeout(this.#timer);
-      this.#timer = null;
-    }
+    this.#clearTimer();
     this.#committing = this.#committing.catch(() => {}).then(() => this.#commit());
     return this.#committing;
   }
@@ -173,8 +178,7 @@ export class WriteBehind {
 
   /** Stops the timer (after the last drain at shutdown). */
   stop(): void {
-    if (this.#timer) clearTimeout(this.#timer);
-    this.#timer = null;
+    this.#clearTimer();
   }
 
   async #commit(): Promise<void> {
