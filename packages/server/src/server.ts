@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import { guestAuthenticator, jwtAuthenticator } from './auth/authenticator.js';
+import { guestAuthenticator, jwtAuthenticator, type Authenticator } from './auth/authenticator.js';
 import type { Bus } from './cluster/bus.js';
 import { InProcessBus } from './cluster/bus.js';
 import type { Config } from './config.js';
@@ -27,6 +27,8 @@ export interface StartOptions {
   storage?: Storage;
   /** Defaults to an in-process bus of its own. */
   bus?: Bus;
+  /** Defaults to the one `config.auth` selects (guest or JWT). */
+  authenticator?: Authenticator;
   logger?: Logger;
 }
 
@@ -46,7 +48,8 @@ export async function startTandem(config: Config, options: StartOptions = {}): P
     onHealth: (health) => registry.storageChanged(health),
   });
   const authenticator =
-    config.auth === 'jwt'
+    options.authenticator ??
+    (config.auth === 'jwt'
       ? await jwtAuthenticator({
           secret: config.jwtSecret,
           publicKeyFile: config.jwtPublicKeyFile,
@@ -54,7 +57,7 @@ export async function startTandem(config: Config, options: StartOptions = {}): P
           issuer: config.jwtIssuer,
           audience: config.jwtAudience,
         })
-      : guestAuthenticator;
+      : guestAuthenticator);
   const registry = new RoomRegistry({
     authenticator,
     maxDocumentBytes: config.maxDocumentBytes,

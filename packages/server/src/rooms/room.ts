@@ -356,12 +356,23 @@ export class Room {
         return;
       }
       case 'resume':
-        void this.#resume(conn, message.chatSeq, message.activitySeq);
+        this.#guard(conn, 'resume', this.#resume(conn, message.chatSeq, message.activitySeq));
         return;
       case 'auth':
-        void this.#reauthenticate(conn, message.token);
+        this.#guard(conn, 're-authentication', this.#reauthenticate(conn, message.token));
         return;
     }
+  }
+
+  /**
+   * The one error boundary for a frame's asynchronous work: a failure is logged with the
+   * connection and costs that connection (1011), never the process or the other members.
+   */
+  #guard(conn: Connection, what: string, work: Promise<void>): void {
+    work.catch((error: unknown) => {
+      this.#ctx.log.error({ err: error, room: this.name, conn: conn.id }, `${what} failed; closing the connection`);
+      conn.close(CloseCode.internalError, 'internal error');
+    });
   }
 
   /** Refuses a chat message or event while storage fails and this room holds too many unstored. */
@@ -508,7 +519,7 @@ export class Room {
     if (knownSeq !== undefined) {
       // A re-send (the client did not see its acknowledgement): confirmed to the sender only,
       // once stored.
-      if (knownSeq <= this.#chat.committedSeq) void this.#replayChat(conn, knownSeq);
+      if (knownSeq <= this.#chat.committedSeq) this.#guard(conn, 'confirming a re-sent chat message', this.#replayChat(conn, knownSeq));
       else this.#awaitingReplay.set(knownSeq, [...(this.#awaitingReplay.get(knownSeq) ?? []), conn]);
       return;
     }
