@@ -99,7 +99,7 @@ describe('SDK refusals that retrying cannot fix', () => {
     await until(() => sockets.length === 2 && alice.status.state === 'open', 'Alice reconnected', 5_000, alice);
     await until(() => alice.chat.length === 2, 'the entry the server does not have dropped', 5_000, alice);
     bob.sendChat('third');
-    await until(() => alice.chat.length === 3, 'the third message', 5_000, alice);
+    await until(() => alice.chat.length === 3 && bob.chat.length === 3, 'the third message at both', 5_000);
     expect(alice.chat.map((m) => [m.seq, m.text])).toEqual([
       [1, 'first'],
       [2, 'the real second'],
