@@ -30,7 +30,8 @@ function medianRow(results: Array<Record<string, unknown>>): Row {
   if (steps) {
     row.perStep = steps.map((_, s) => {
       const step: Record<string, number> = {};
-      for (const key of Object.keys(steps[s]!)) step[key] = median(results.map((r) => (r.perStep as Array<Record<string, number>>)[s]![key]!));
+      for (const key of Object.keys(steps[s]!))
+        step[key] = median(results.map((r) => (r.perStep as Array<Record<string, number>>)[s]![key]!));
       return step;
     });
   }
@@ -42,7 +43,8 @@ const fmt = (value: number, digits = 1): string => {
   if (Math.abs(value) >= 1000) return Math.round(value).toLocaleString('en-US');
   return value.toFixed(digits);
 };
-const ratio = (value: number, best: number): string => (Number.isFinite(value) && Number.isFinite(best) && best > 0 ? `${(value / best).toFixed(2)}×` : '—');
+const ratio = (value: number, best: number): string =>
+  Number.isFinite(value) && Number.isFinite(best) && best > 0 ? `${(value / best).toFixed(2)}×` : '—';
 
 interface Group {
   workload: string;
@@ -69,14 +71,19 @@ function groups(results: CaseResult[]): Group[] {
 
 /** The best value among rows of peers (`filter` narrows which peers). */
 function bestPeer(group: Group, pick: (row: Row) => number, lowerIsBetter: boolean, filter: (id: string) => boolean = () => true): number {
-  const values = group.rows.filter((r) => r.row && TARGETS[r.target]!.peer && filter(r.target)).map((r) => pick(r.row!)).filter(Number.isFinite);
+  const values = group.rows
+    .filter((r) => r.row && TARGETS[r.target]!.peer && filter(r.target))
+    .map((r) => pick(r.row!))
+    .filter(Number.isFinite);
   if (values.length === 0) return Number.NaN;
   return lowerIsBetter ? Math.min(...values) : Math.max(...values);
 }
 const yjsPeer = (id: string): boolean => id === 'hocuspocus' || id === 'y-websocket';
 
 function table(headers: string[], rows: string[][]): string {
-  return [`| ${headers.join(' | ')} |`, `| ${headers.map(() => '---').join(' | ')} |`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
+  return [`| ${headers.join(' | ')} |`, `| ${headers.map(() => '---').join(' | ')} |`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join(
+    '\n',
+  );
 }
 
 const label = (id: string): string => TARGETS[id]?.label ?? id;
@@ -91,7 +98,12 @@ export function maxSustainable(row: Row): { rate: number; deliveriesPerSec: numb
   let best = { rate: Number.NaN, deliveriesPerSec: Number.NaN, cpuPer1k: Number.NaN, generatorCpuPct: Number.NaN };
   for (const step of row.perStep ?? []) {
     if (step.p99! < SUSTAINABLE_P99_MS && step.deliveredPct! >= 99.9 && !(step.deliveriesPerSec! < (best.deliveriesPerSec || 0))) {
-      best = { rate: step.rate!, deliveriesPerSec: step.deliveriesPerSec!, cpuPer1k: step.cpuPer1k!, generatorCpuPct: step.generatorCpuPct! };
+      best = {
+        rate: step.rate!,
+        deliveriesPerSec: step.deliveriesPerSec!,
+        cpuPer1k: step.cpuPer1k!,
+        generatorCpuPct: step.generatorCpuPct!,
+      };
     }
   }
   return best;
@@ -105,47 +117,165 @@ function section(group: Group): string {
     case 'W1':
     case 'W6': {
       const bestYjs = bestPeer(group, (r) => first(r).p99!, true, yjsPeer);
-      const relay = bestPeer(group, (r) => first(r).p99!, true, (id) => id === 'relay');
-      const headers = ['server', 'p50 ms', 'p99 ms', 'max ms', 'deliveries/s', 'delivered', 'converged', 'server CPU ms / 1k deliveries', 'peak RSS MB', 'generator CPU %', 'p99 × best Yjs peer', 'p99 × relay'];
+      const relay = bestPeer(
+        group,
+        (r) => first(r).p99!,
+        true,
+        (id) => id === 'relay',
+      );
+      const headers = [
+        'server',
+        'p50 ms',
+        'p99 ms',
+        'max ms',
+        'deliveries/s',
+        'delivered',
+        'converged',
+        'server CPU ms / 1k deliveries',
+        'peak RSS MB',
+        'generator CPU %',
+        'p99 × best Yjs peer',
+        'p99 × relay',
+      ];
       return `${title}\n\n${table(headers, [
         ...ok.map(({ target, row }) => {
           const s = first(row);
-          return [label(target), fmt(s.p50!), fmt(s.p99!), fmt(s.max!), fmt(s.deliveriesPerSec!, 0), `${fmt(s.deliveredPct!)} %`, row.converged === 1 ? 'yes' : 'NO', fmt(s.cpuPer1k!, 2), fmt(row.peakRssMb!, 0), fmt(s.generatorCpuPct!, 0), ratio(s.p99!, bestYjs), ratio(s.p99!, relay)];
+          return [
+            label(target),
+            fmt(s.p50!),
+            fmt(s.p99!),
+            fmt(s.max!),
+            fmt(s.deliveriesPerSec!, 0),
+            `${fmt(s.deliveredPct!)} %`,
+            row.converged === 1 ? 'yes' : 'NO',
+            fmt(s.cpuPer1k!, 2),
+            fmt(row.peakRssMb!, 0),
+            fmt(s.generatorCpuPct!, 0),
+            ratio(s.p99!, bestYjs),
+            ratio(s.p99!, relay),
+          ];
         }),
         ...failedRows(group, headers.length),
       ])}`;
     }
     case 'W2': {
       const best = bestPeer(group, (r) => maxSustainable(r).deliveriesPerSec, false, yjsPeer);
-      const bestCpu = bestPeer(group, (r) => maxSustainable(r).cpuPer1k, true, (id) => id === 'hocuspocus');
+      const bestCpu = bestPeer(
+        group,
+        (r) => maxSustainable(r).cpuPer1k,
+        true,
+        (id) => id === 'hocuspocus',
+      );
       const rates = ok[0]?.row.perStep?.map((s) => s.rate!) ?? [];
-      const headers = ['server', `max sustainable deliveries/s (p99 < ${SUSTAINABLE_P99_MS} ms, none lost)`, '× best Yjs peer', 'at Hz per writer', 'server CPU ms / 1k there', '× Hocuspocus', 'generator CPU % there', ...rates.map((r) => `${r} Hz: deliveries/s · p99 ms`)];
+      const headers = [
+        'server',
+        `max sustainable deliveries/s (p99 < ${SUSTAINABLE_P99_MS} ms, none lost)`,
+        '× best Yjs peer',
+        'at Hz per writer',
+        'server CPU ms / 1k there',
+        '× Hocuspocus',
+        'generator CPU % there',
+        ...rates.map((r) => `${r} Hz: deliveries/s · p99 ms`),
+      ];
       return `${title}\n\n${table(headers, [
         ...ok.map(({ target, row }) => {
           const top = maxSustainable(row);
-          return [label(target), fmt(top.deliveriesPerSec, 0), ratio(top.deliveriesPerSec, best), fmt(top.rate, 0), fmt(top.cpuPer1k, 2), ratio(top.cpuPer1k, bestCpu), fmt(top.generatorCpuPct, 0), ...row.perStep!.map((s) => `${fmt(s.deliveriesPerSec!, 0)} · ${fmt(s.p99!)}`)];
+          return [
+            label(target),
+            fmt(top.deliveriesPerSec, 0),
+            ratio(top.deliveriesPerSec, best),
+            fmt(top.rate, 0),
+            fmt(top.cpuPer1k, 2),
+            ratio(top.cpuPer1k, bestCpu),
+            fmt(top.generatorCpuPct, 0),
+            ...row.perStep!.map((s) => `${fmt(s.deliveriesPerSec!, 0)} · ${fmt(s.p99!)}`),
+          ];
         }),
         ...failedRows(group, headers.length),
       ])}`;
     }
     case 'W3': {
-      const relay = bestPeer(group, (r) => r.kbPerConnection!, true, (id) => id === 'relay');
+      const relay = bestPeer(
+        group,
+        (r) => r.kbPerConnection!,
+        true,
+        (id) => id === 'relay',
+      );
       const bestYjs = bestPeer(group, (r) => r.kbPerConnection!, true, yjsPeer);
-      const relayLive = bestPeer(group, (r) => r.liveKbPerConnection!, true, (id) => id === 'relay');
+      const relayLive = bestPeer(
+        group,
+        (r) => r.liveKbPerConnection!,
+        true,
+        (id) => id === 'relay',
+      );
       const bestYjsLive = bestPeer(group, (r) => r.liveKbPerConnection!, true, yjsPeer);
-      const headers = ['server', 'server KB per connection (RSS growth)', '× relay', '× best Yjs peer', 'live KB per connection (after a full GC)', '× relay', '× best Yjs peer', 'connect + sync all, s', 'connect p99 ms', 'server RSS MB'];
+      const headers = [
+        'server',
+        'server KB per connection (RSS growth)',
+        '× relay',
+        '× best Yjs peer',
+        'live KB per connection (after a full GC)',
+        '× relay',
+        '× best Yjs peer',
+        'connect + sync all, s',
+        'connect p99 ms',
+        'server RSS MB',
+      ];
       return `${title}\n\n${table(headers, [
-        ...ok.map(({ target, row }) => [label(target), fmt(row.kbPerConnection!), ratio(row.kbPerConnection!, relay), ratio(row.kbPerConnection!, bestYjs), fmt(row.liveKbPerConnection!), ratio(row.liveKbPerConnection!, relayLive), ratio(row.liveKbPerConnection!, bestYjsLive), fmt(row.connectS!, 2), fmt(row.connectP99!), fmt(row.rssMb!, 0)]),
+        ...ok.map(({ target, row }) => [
+          label(target),
+          fmt(row.kbPerConnection!),
+          ratio(row.kbPerConnection!, relay),
+          ratio(row.kbPerConnection!, bestYjs),
+          fmt(row.liveKbPerConnection!),
+          ratio(row.liveKbPerConnection!, relayLive),
+          ratio(row.liveKbPerConnection!, bestYjsLive),
+          fmt(row.connectS!, 2),
+          fmt(row.connectP99!),
+          fmt(row.rssMb!, 0),
+        ]),
         ...failedRows(group, headers.length),
       ])}`;
     }
     case 'W4': {
       const bestJoin = bestPeer(group, (r) => r.joinP50!, true);
-      const bestIngest = bestPeer(group, (r) => r.ingestCpuS!, true, (id) => id === 'y-websocket');
-      const bestIngestAll = bestPeer(group, (r) => r.ingestCpuAllS!, true, (id) => id === 'y-websocket');
-      const headers = ['server', 'join p50 ms', '× best peer', 'join p99 ms', 'burst ingest: server CPU s', '× y-websocket', 'with what follows (storage), until quiet: CPU s', '× y-websocket', 'burst ingest: wall s', 'joiners with the whole document'];
+      const bestIngest = bestPeer(
+        group,
+        (r) => r.ingestCpuS!,
+        true,
+        (id) => id === 'y-websocket',
+      );
+      const bestIngestAll = bestPeer(
+        group,
+        (r) => r.ingestCpuAllS!,
+        true,
+        (id) => id === 'y-websocket',
+      );
+      const headers = [
+        'server',
+        'join p50 ms',
+        '× best peer',
+        'join p99 ms',
+        'burst ingest: server CPU s',
+        '× y-websocket',
+        'with what follows (storage), until quiet: CPU s',
+        '× y-websocket',
+        'burst ingest: wall s',
+        'joiners with the whole document',
+      ];
       return `${title}\n\n${table(headers, [
-        ...ok.map(({ target, row }) => [label(target), fmt(row.joinP50!), ratio(row.joinP50!, bestJoin), fmt(row.joinP99!), fmt(row.ingestCpuS!, 2), ratio(row.ingestCpuS!, bestIngest), fmt(row.ingestCpuAllS!, 2), ratio(row.ingestCpuAllS!, bestIngestAll), fmt(row.ingestWallS!, 2), `${row.completeJoins}/${row.joiners}`]),
+        ...ok.map(({ target, row }) => [
+          label(target),
+          fmt(row.joinP50!),
+          ratio(row.joinP50!, bestJoin),
+          fmt(row.joinP99!),
+          fmt(row.ingestCpuS!, 2),
+          ratio(row.ingestCpuS!, bestIngest),
+          fmt(row.ingestCpuAllS!, 2),
+          ratio(row.ingestCpuAllS!, bestIngestAll),
+          fmt(row.ingestWallS!, 2),
+          `${row.completeJoins}/${row.joiners}`,
+        ]),
         ...failedRows(group, headers.length),
       ])}`;
     }
@@ -153,7 +283,13 @@ function section(group: Group): string {
       const rates = ok[0]?.row.perStep?.map((s) => s.rate!) ?? [];
       const headers = ['server', ...rates.map((r) => `${r} msg/s: p50 · p99 ms · delivered · server CPU · generator CPU`)];
       return `${title}\n\n${table(headers, [
-        ...ok.map(({ target, row }) => [label(target), ...row.perStep!.map((s) => `${fmt(s.p50!)} · ${fmt(s.p99!)} · ${fmt(s.deliveredPct!)} % · ${fmt(s.serverCpuPct!, 0)} % · ${fmt(s.generatorCpuPct!, 0)} %`)]),
+        ...ok.map(({ target, row }) => [
+          label(target),
+          ...row.perStep!.map(
+            (s) =>
+              `${fmt(s.p50!)} · ${fmt(s.p99!)} · ${fmt(s.deliveredPct!)} % · ${fmt(s.serverCpuPct!, 0)} % · ${fmt(s.generatorCpuPct!, 0)} %`,
+          ),
+        ]),
         ...failedRows(group, headers.length),
       ])}`;
     }
@@ -165,7 +301,7 @@ function section(group: Group): string {
 const DESCRIPTIONS: Record<string, string> = {
   W1: 'Typing fan-out: one room, 5 writers insert one character at 10 Hz; latency from insert to observation at every other client.',
   W2: 'Saturation: 100 clients, 10 writers, rate stepped up per writer; the highest deliveries/s whose p99 stays under 100 ms with nothing lost.',
-  W3: 'Idle connections across 100 rooms, connected and synced after a warm-up (a tenth as many clients came and left first, so one-time costs such as compiling code are not counted per connection): server memory per connection, as RSS growth (read a second after a full, compacting garbage collection, once the pages it evacuated are unmapped, with every server\'s young generation pinned at the same 2 MB so that how far V8 had grown it is not counted) and as live memory after that collection (V8 heap plus external buffers; kernel socket memory is not in either).',
+  W3: "Idle connections across 100 rooms, connected and synced after a warm-up (a tenth as many clients came and left first, so one-time costs such as compiling code are not counted per connection): server memory per connection, as RSS growth (read a second after a full, compacting garbage collection, once the pages it evacuated are unmapped, with every server's young generation pinned at the same 2 MB so that how far V8 had grown it is not counted) and as live memory after that collection (V8 heap plus external buffers; kernel socket memory is not in either).",
   W4: 'Large document: built from a burst of small updates (server CPU to take it in, and including what follows until the server is quiet), then, once it is quiet, fresh clients join one after another.',
   W5: 'Chat fan-out in one room at rising total rates: end-to-end latency at every member, against a Socket.IO room broadcast. Every member keeps its last 50 messages, on both sides.',
   W6: 'One big room: 5 writers at 10 Hz; p99 and whether every update arrived. The 995 members who only read are light observers (real sockets and handshakes, no Y.Doc; see bench/README.md), so the load generator leaves the server room to be measured.',
@@ -177,7 +313,11 @@ function chart(all: Group[]): string {
   const pick = (workload: string, title: string, unit: string, value: (row: Row) => number) => {
     const group = [...all].reverse().find((g) => g.workload === workload);
     if (!group) return;
-    panels.push({ title: `${title} (${group.variant})`, unit, bars: group.rows.filter((r) => r.row).map((r) => ({ target: r.target, value: value(r.row!) })) });
+    panels.push({
+      title: `${title} (${group.variant})`,
+      unit,
+      bars: group.rows.filter((r) => r.row).map((r) => ({ target: r.target, value: value(r.row!) })),
+    });
   };
   pick('W1', 'W1 typing fan-out: p99 latency, lower is better', 'ms', (r) => r.perStep![0]!.p99!);
   pick('W2', 'W2 saturation: max sustainable deliveries/s, higher is better', '/s', (r) => maxSustainable(r).deliveriesPerSec);
@@ -192,7 +332,14 @@ function chart(all: Group[]): string {
   const barHeight = 18;
   let y = 10;
   const parts: string[] = [];
-  const colors: Record<string, string> = { 'tandem-sdk': '#4f46e5', 'tandem-stock': '#818cf8', hocuspocus: '#f59e0b', 'y-websocket': '#10b981', relay: '#94a3b8', socketio: '#ef4444' };
+  const colors: Record<string, string> = {
+    'tandem-sdk': '#4f46e5',
+    'tandem-stock': '#818cf8',
+    hocuspocus: '#f59e0b',
+    'y-websocket': '#10b981',
+    relay: '#94a3b8',
+    socketio: '#ef4444',
+  };
   const escape = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;');
   for (const panel of panels) {
     parts.push(`<text x="10" y="${y + 14}" font-weight="600">${escape(panel.title)}</text>`);
@@ -212,7 +359,11 @@ function chart(all: Group[]): string {
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${y}" font-family="system-ui, sans-serif" font-size="12"><rect width="100%" height="100%" fill="#fff"/>${parts.join('')}</svg>\n`;
 }
 
-export function writeReport(dir: string, meta: { date: string; machine: string; runs: number; smoke: boolean; minutes: number }, results: CaseResult[]): void {
+export function writeReport(
+  dir: string,
+  meta: { date: string; machine: string; runs: number; smoke: boolean; minutes: number },
+  results: CaseResult[],
+): void {
   const all = groups(results);
   const workloads = [...new Set(all.map((g) => g.workload))];
   const body = workloads

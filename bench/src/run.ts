@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Histogram, now, type HistogramData } from './lib/histogram.js';
 import { cpuSeconds, memoryKb } from './lib/proc.js';
-import { durationMs, type Step } from './lib/schedule.js';
+import type { Step } from './lib/schedule.js';
 import { writeReport, type CaseResult } from './report.js';
 import { DOC_TARGETS, TARGETS, type ServerName, type Target } from './targets.js';
 import type { LiveMemory } from './servers/ready.js';
@@ -35,7 +35,8 @@ const { values: args } = parseArgs({
 });
 const baseSizes: Sizes = args.smoke ? SMOKE : FULL;
 const w3Clients = args['w3-clients'] === undefined ? baseSizes.w3.clients : Number(args['w3-clients']);
-if (!Number.isInteger(w3Clients) || w3Clients < 1) throw new Error(`--w3-clients must be a positive whole number, not ${args['w3-clients']}`);
+if (!Number.isInteger(w3Clients) || w3Clients < 1)
+  throw new Error(`--w3-clients must be a positive whole number, not ${args['w3-clients']}`);
 const sizes: Sizes = { ...baseSizes, w3: { ...baseSizes.w3, clients: w3Clients } };
 const onlyWorkloads = args.only?.split(',').map((w) => w.trim().toUpperCase());
 const onlyTargets = args.targets?.split(',').map((t) => t.trim());
@@ -57,7 +58,9 @@ function forkTs(file: string, server = false, v8Flags: string[] = []): ChildProc
 }
 
 function exited(child: ChildProcess): Promise<void> {
-  return child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise((resolve) => child.once('exit', () => resolve()));
+  return child.exitCode !== null || child.signalCode !== null
+    ? Promise.resolve()
+    : new Promise((resolve) => child.once('exit', () => resolve()));
 }
 
 async function stop(child: ChildProcess): Promise<void> {
@@ -114,7 +117,19 @@ function sampleAt(times: number[], pids: () => number[]): Promise<number[][]> {
     times.map(
       (at) =>
         new Promise<number[]>((resolve) =>
-          setTimeout(() => resolve(pids().map((pid) => { try { return cpuSeconds(pid); } catch { return Number.NaN; } })), Math.max(0, at - now())),
+          setTimeout(
+            () =>
+              resolve(
+                pids().map((pid) => {
+                  try {
+                    return cpuSeconds(pid);
+                  } catch {
+                    return Number.NaN;
+                  }
+                }),
+              ),
+            Math.max(0, at - now()),
+          ),
         ),
     ),
   );
@@ -146,17 +161,40 @@ function chunks<T>(items: T[], count: number): T[][] {
   return Array.from({ length: count }, (_, i) => items.slice(i * size, (i + 1) * size));
 }
 
-type TypingResult = { histograms: HistogramData[]; deliveries: number[]; expectedLength: number; complete: number; clients: number; hashes: number[] };
+type TypingResult = {
+  histograms: HistogramData[];
+  deliveries: number[];
+  expectedLength: number;
+  complete: number;
+  clients: number;
+  hashes: number[];
+};
 
 /** W1, W2, W6: writers insert one character at a time; everyone observes. */
-async function typingCase(target: Target, clients: number, writers: number, steps: Step[], workerCount: number, observers: 'full' | 'light' = 'full') {
+async function typingCase(
+  target: Target,
+  clients: number,
+  writers: number,
+  steps: Step[],
+  workerCount: number,
+  observers: 'full' | 'light' = 'full',
+) {
   return session(target, workerCount, async ({ server, workers, base }) => {
     const all = Array.from({ length: clients }, (_, i) => ({ room: 'typing', writer: i < writers ? i : null, name: `user-${i}` }));
     const shares = chunks(all, workers.length);
     const setupStarted = now();
     await Promise.all(
       workers.map((worker, i) => {
-        const spec: WorkerSpec = { workload: 'typing', kind: target.client as never, base, clients: shares[i]!, writers, steps, drainMs: 5_000, observers };
+        const spec: WorkerSpec = {
+          workload: 'typing',
+          kind: target.client as never,
+          base,
+          clients: shares[i]!,
+          writers,
+          steps,
+          drainMs: 5_000,
+          observers,
+        };
         worker.send({ type: 'setup', spec } satisfies ToWorker);
         return next(worker, ['ready'], 'clients to connect');
       }),
@@ -221,7 +259,10 @@ async function warmUp(target: Target, base: string, clients: number, rooms: numb
   const worker = forkTs('worker.ts');
   try {
     const warm = Array.from({ length: clients }, (_, i) => ({ room: `warm-${i % rooms}`, name: `warm-${i}` }));
-    worker.send({ type: 'setup', spec: { workload: 'idle', kind: target.client as never, base, clients: warm, concurrency: 25 } } satisfies ToWorker);
+    worker.send({
+      type: 'setup',
+      spec: { workload: 'idle', kind: target.client as never, base, clients: warm, concurrency: 25 },
+    } satisfies ToWorker);
     await next(worker, ['result'], 'warm-up clients to connect');
   } finally {
     await stop(worker);
@@ -244,38 +285,51 @@ const STEADY_HEAP = ['--min-semi-space-size=1', '--max-semi-space-size=1', '--co
 /** W3: many clients across many rooms, connected and synced, then idle. */
 async function idleCase(target: Target) {
   const { clients, rooms, workers: workerCount, unloadMs } = sizes.w3;
-  return session(target, workerCount, async ({ server, workers, base }) => {
-    await warmUp(target, base, Math.ceil(clients / 10), Math.ceil(rooms / 10), unloadMs);
-    await settle(server);
-    const before = await settledMemory(server);
-    const all = Array.from({ length: clients }, (_, i) => ({ room: `idle-${i % rooms}`, name: `idle-${i}` }));
-    const shares = chunks(all, workers.length);
-    const started = now();
-    const results = await Promise.all(
-      workers.map((worker, i) => {
-        worker.send({ type: 'setup', spec: { workload: 'idle', kind: target.client as never, base, clients: shares[i]!, concurrency: 25 } } satisfies ToWorker);
-        return next<{ type: 'result'; result: { connectTimes: HistogramData } }>(worker, ['result'], 'idle clients to connect').then((m) => m.result);
-      }),
-    );
-    const connectS = (now() - started) / 1000;
-    await sleep(2_000);
-    const after = await settledMemory(server);
-    const connect = Histogram.from(results.map((r) => r.connectTimes));
-    return {
-      connectS,
-      connectP99: connect.percentile(0.99),
-      kbPerConnection: (after.rssKb - before.rssKb) / clients,
-      liveKbPerConnection: (after.liveBytes - before.liveBytes) / 1024 / clients,
-      rssMb: after.rssKb / 1024,
-    };
-  }, STEADY_HEAP);
+  return session(
+    target,
+    workerCount,
+    async ({ server, workers, base }) => {
+      await warmUp(target, base, Math.ceil(clients / 10), Math.ceil(rooms / 10), unloadMs);
+      await settle(server);
+      const before = await settledMemory(server);
+      const all = Array.from({ length: clients }, (_, i) => ({ room: `idle-${i % rooms}`, name: `idle-${i}` }));
+      const shares = chunks(all, workers.length);
+      const started = now();
+      const results = await Promise.all(
+        workers.map((worker, i) => {
+          worker.send({
+            type: 'setup',
+            spec: { workload: 'idle', kind: target.client as never, base, clients: shares[i]!, concurrency: 25 },
+          } satisfies ToWorker);
+          return next<{ type: 'result'; result: { connectTimes: HistogramData } }>(worker, ['result'], 'idle clients to connect').then(
+            (m) => m.result,
+          );
+        }),
+      );
+      const connectS = (now() - started) / 1000;
+      await sleep(2_000);
+      const after = await settledMemory(server);
+      const connect = Histogram.from(results.map((r) => r.connectTimes));
+      return {
+        connectS,
+        connectP99: connect.percentile(0.99),
+        kbPerConnection: (after.rssKb - before.rssKb) / clients,
+        liveKbPerConnection: (after.liveBytes - before.liveBytes) / 1024 / clients,
+        rssMb: after.rssKb / 1024,
+      };
+    },
+    STEADY_HEAP,
+  );
 }
 
 /** W4: a document built from a burst of small updates, then fresh clients join one by one. */
 async function largeDocCase(target: Target) {
   const { updates, charsPerUpdate, joiners } = sizes.w4;
   return session(target, 1, async ({ server, workers: [worker], base }) => {
-    worker!.send({ type: 'setup', spec: { workload: 'largeDoc', kind: target.client as never, base, room: 'large', updates, charsPerUpdate, joiners } } satisfies ToWorker);
+    worker!.send({
+      type: 'setup',
+      spec: { workload: 'largeDoc', kind: target.client as never, base, room: 'large', updates, charsPerUpdate, joiners },
+    } satisfies ToWorker);
     await next(worker!, ['ready'], 'the builder to connect');
     const marks = new Map<string, number>();
     worker!.on('message', (message: FromWorker) => {
@@ -288,7 +342,10 @@ async function largeDocCase(target: Target) {
       });
     });
     worker!.send({ type: 'go', t0: now() } satisfies ToWorker);
-    const { result } = await next<{ type: 'result'; result: { ingestMs: number; joins: HistogramData; complete: number; joiners: number } }>(worker!, ['result'], 'the large-document run');
+    const { result } = await next<{
+      type: 'result';
+      result: { ingestMs: number; joins: HistogramData; complete: number; joiners: number };
+    }>(worker!, ['result'], 'the large-document run');
     const joins = Histogram.from([result.joins]);
     return {
       joinP50: joins.percentile(0.5),
@@ -311,7 +368,16 @@ async function chatCase(target: Target) {
     const shares = chunks(all, workers.length);
     await Promise.all(
       workers.map((worker, i) => {
-        const spec: WorkerSpec = { workload: 'chat', kind: target.client as 'tandem' | 'socketio', base, room: 'chat', members: shares[i]!, senders, steps, drainMs: 3_000 };
+        const spec: WorkerSpec = {
+          workload: 'chat',
+          kind: target.client as 'tandem' | 'socketio',
+          base,
+          room: 'chat',
+          members: shares[i]!,
+          senders,
+          steps,
+          drainMs: 3_000,
+        };
         worker.send({ type: 'setup', spec } satisfies ToWorker);
         return next(worker, ['ready'], 'chat members to join');
       }),
@@ -324,7 +390,11 @@ async function chatCase(target: Target) {
     const results = await Promise.all(
       workers.map((worker) => {
         worker.send({ type: 'go', t0 } satisfies ToWorker);
-        return next<{ type: 'result'; result: { histograms: HistogramData[]; deliveries: number[]; sentPerStep: number[] } }>(worker, ['result'], 'the chat run').then((m) => m.result);
+        return next<{ type: 'result'; result: { histograms: HistogramData[]; deliveries: number[]; sentPerStep: number[] } }>(
+          worker,
+          ['result'],
+          'the chat run',
+        ).then((m) => m.result);
       }),
     );
     const cpu = await samples;
@@ -371,10 +441,17 @@ function cases(): Case[] {
   add('W2', `N=${w2.clients}`, DOC_TARGETS, (t) => typingCase(t, w2.clients, w2.writers, w2.steps, w2.workers));
   add('W3', `N=${sizes.w3.clients}`, DOC_TARGETS, idleCase);
   // The relay keeps no document, so a joiner has nothing to load from it.
-  add('W4', `${sizes.w4.updates} updates`, DOC_TARGETS.filter((id) => id !== 'relay'), largeDocCase);
+  add(
+    'W4',
+    `${sizes.w4.updates} updates`,
+    DOC_TARGETS.filter((id) => id !== 'relay'),
+    largeDocCase,
+  );
   add('W5', `N=${sizes.w5.members}`, ['tandem-sdk', 'socketio'], chatCase);
   const w6 = sizes.w6;
-  add('W6', `N=${w6.clients}`, DOC_TARGETS, (t) => typingCase(t, w6.clients, w6.writers, [{ rate: w6.rate, seconds: w6.seconds }], w6.workers, w6.observers));
+  add('W6', `N=${w6.clients}`, DOC_TARGETS, (t) =>
+    typingCase(t, w6.clients, w6.writers, [{ rate: w6.rate, seconds: w6.seconds }], w6.workers, w6.observers),
+  );
   return list;
 }
 

@@ -15,7 +15,14 @@ export interface Target {
 
 export const TARGETS: Record<string, Target> = {
   'tandem-sdk': { id: 'tandem-sdk', label: 'Tandem · SDK clients', server: 'tandem', client: 'tandem', path: '', peer: false },
-  'tandem-stock': { id: 'tandem-stock', label: 'Tandem · stock y-websocket clients', server: 'tandem', client: 'yws', path: '/ws', peer: false },
+  'tandem-stock': {
+    id: 'tandem-stock',
+    label: 'Tandem · stock y-websocket clients',
+    server: 'tandem',
+    client: 'yws',
+    path: '/ws',
+    peer: false,
+  },
   hocuspocus: { id: 'hocuspocus', label: 'Hocuspocus 4.7', server: 'hocuspocus', client: 'hocuspocus', path: '', peer: true },
   'y-websocket': { id: 'y-websocket', label: '@y/websocket-server 0.1.1', server: 'y-websocket', client: 'yws', path: '', peer: true },
   relay: { id: 'relay', label: 'raw ws relay (no CRDT)', server: 'relay', client: 'relay', path: '', peer: true },

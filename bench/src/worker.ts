@@ -22,13 +22,20 @@ export type WorkerSpec =
     }
   | { workload: 'idle'; kind: ClientKind; base: string; clients: Array<{ room: string; name: string }>; concurrency: number }
   | { workload: 'largeDoc'; kind: ClientKind; base: string; room: string; updates: number; charsPerUpdate: number; joiners: number }
-  | { workload: 'chat'; kind: 'tandem' | 'socketio'; base: string; room: string; members: Array<{ name: string; sender: number | null }>; senders: number; steps: Step[]; drainMs: number };
+  | {
+      workload: 'chat';
+      kind: 'tandem' | 'socketio';
+      base: string;
+      room: string;
+      members: Array<{ name: string; sender: number | null }>;
+      senders: number;
+      steps: Step[];
+      drainMs: number;
+    };
 
 export type ToWorker = { type: 'setup'; spec: WorkerSpec } | { type: 'go'; t0: number } | { type: 'joins' };
 export type FromWorker =
-  | { type: 'ready'; setupMs: number }
-  | { type: 'mark'; name: string }
-  | { type: 'result'; result: Record<string, unknown> };
+  { type: 'ready'; setupMs: number } | { type: 'mark'; name: string } | { type: 'result'; result: Record<string, unknown> };
 
 // Each stock y-websocket provider adds a process 'exit' listener; hundreds per worker are expected.
 process.setMaxListeners(0);
@@ -212,7 +219,10 @@ process.on('message', (message: ToWorker) => {
           return;
         }
       } else if (spec.workload === 'largeDoc') {
-        const pair = [openDocClient(spec.kind, spec.base, spec.room, { name: 'builder' }), openDocClient(spec.kind, spec.base, spec.room, { name: 'probe' })];
+        const pair = [
+          openDocClient(spec.kind, spec.base, spec.room, { name: 'builder' }),
+          openDocClient(spec.kind, spec.base, spec.room, { name: 'probe' }),
+        ];
         await Promise.all(pair.map((c) => c.synced));
         docClients = pair;
       } else {

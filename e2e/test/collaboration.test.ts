@@ -33,7 +33,9 @@ describe('two people in one document', () => {
 
     for (const viewer of [alice, bob]) {
       for (const name of ['Alice', 'Bob']) {
-        await expect.poll(() => peopleHere(viewer), { ...poll, message: `${viewer.name} sees ${name} under "People here"` }).toMatch(wordPattern(name));
+        await expect
+          .poll(() => peopleHere(viewer), { ...poll, message: `${viewer.name} sees ${name} under "People here"` })
+          .toMatch(wordPattern(name));
       }
     }
     await alice.region('Activity').getByText('Bob joined').first().waitFor();
@@ -48,7 +50,9 @@ describe('two people in one document', () => {
     await expect.poll(() => editorText(bob), { ...poll, message: "Bob's editor shows Alice's text" }).toBe('Hello from Alice.');
 
     await typeInEditor(bob, 'end', ' Bob was here.');
-    await expect.poll(() => editorText(alice), { ...poll, message: "Alice's editor shows Bob's text" }).toBe('Hello from Alice. Bob was here.');
+    await expect
+      .poll(() => editorText(alice), { ...poll, message: "Alice's editor shows Bob's text" })
+      .toBe('Hello from Alice. Bob was here.');
 
     // Both at once, at opposite ends of the paragraph, keystroke by keystroke.
     await Promise.all([typeInEditor(alice, 'start', 'Alice typed this first. '), typeInEditor(bob, 'end', ' And Bob this last.')]);
@@ -69,8 +73,12 @@ describe('two people in one document', () => {
     for (let i = 0; i < 'bold'.length; i++) await alice.page.keyboard.press('Shift+ArrowLeft');
     await alice.page.getByRole('button', { name: 'Bold', exact: true }).click();
 
-    await expect.poll(() => textsWithoutCarets(alice.editor().locator('strong')), { ...poll, message: 'Alice sees <strong>bold</strong>' }).toEqual(['bold']);
-    await expect.poll(() => textsWithoutCarets(bob.editor().locator('strong')), { ...poll, message: 'Bob sees <strong>bold</strong>' }).toEqual(['bold']);
+    await expect
+      .poll(() => textsWithoutCarets(alice.editor().locator('strong')), { ...poll, message: 'Alice sees <strong>bold</strong>' })
+      .toEqual(['bold']);
+    await expect
+      .poll(() => textsWithoutCarets(bob.editor().locator('strong')), { ...poll, message: 'Bob sees <strong>bold</strong>' })
+      .toEqual(['bold']);
     expect(await editorText(bob)).toBe('Make this word bold');
 
     expectNoBrowserErrors(alice, bob);

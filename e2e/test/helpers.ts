@@ -34,7 +34,11 @@ const onFailure: Array<(slug: string) => unknown> = [];
 afterEach(async (context) => {
   const failed = context.task.result?.state === 'fail';
   const failures = onFailure.splice(0);
-  const slug = context.task.name.replace(/[^a-z0-9]+/gi, '-').replace(/^-|-$/g, '').toLowerCase().slice(0, 60);
+  const slug = context.task.name
+    .replace(/[^a-z0-9]+/gi, '-')
+    .replace(/^-|-$/g, '')
+    .toLowerCase()
+    .slice(0, 60);
   // Screenshots of an earlier failed run of this test would only mislead.
   const failuresDir = join(artifactsDir, 'failures');
   if (existsSync(failuresDir)) {
@@ -136,7 +140,10 @@ function spawnRun(args: string[], log: string[]): { run: Run; port: Promise<numb
       }
     });
     void exited.then((code) => reject(new Error(`server exited with ${code} before listening:\n${log.slice(-20).join('\n')}`)));
-    setTimeout(() => reject(new Error(`server did not report "Tandem listening" within ${WAIT_MS} ms:\n${log.slice(-20).join('\n')}`)), WAIT_MS).unref();
+    setTimeout(
+      () => reject(new Error(`server did not report "Tandem listening" within ${WAIT_MS} ms:\n${log.slice(-20).join('\n')}`)),
+      WAIT_MS,
+    ).unref();
   });
   return { run: { child, exited }, port };
 }
@@ -310,7 +317,10 @@ export async function user(browser: Browser, server: Server, name: string, optio
  * A fresh server with one document (created through the API), one browser, and Alice and Bob
  * each in their own context, joined by name at /d/<name> and looking at the editor.
  */
-export async function aliceAndBobOnADocument(title = 'Shared notes', serverOptions: { dataDir?: string } = {}): Promise<{
+export async function aliceAndBobOnADocument(
+  title = 'Shared notes',
+  serverOptions: { dataDir?: string } = {},
+): Promise<{
   server: Server;
   browser: Browser;
   doc: { name: string; title: string };
@@ -412,8 +422,7 @@ export async function chatAuthors(chat: Locator, text: string, names: string[]):
       for (let node = walker.nextNode(); node; node = walker.nextNode()) {
         if (node.textContent?.includes(text)) holder = node.parentElement;
       }
-      const mentions = (s: string): string[] =>
-        names.filter((n) => new RegExp(`(^|[^\\p{L}\\p{N}])${n}($|[^\\p{L}\\p{N}])`, 'u').test(s));
+      const mentions = (s: string): string[] => names.filter((n) => new RegExp(`(^|[^\\p{L}\\p{N}])${n}($|[^\\p{L}\\p{N}])`, 'u').test(s));
       for (let el = holder; el && el !== root; el = el.parentElement) {
         const found = mentions(el.innerText);
         if (found.length > 0) return found;

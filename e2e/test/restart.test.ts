@@ -22,7 +22,9 @@ it('a server restart mid-session loses nothing and both reconnect by themselves'
   const { server, doc, alice, bob } = await aliceAndBobOnADocument('Outage log');
 
   await typeInEditor(alice, 'end', 'Written before the outage.');
-  await expect.poll(() => editorText(bob), { ...poll, message: "Bob has Alice's text before the outage" }).toBe('Written before the outage.');
+  await expect
+    .poll(() => editorText(bob), { ...poll, message: "Bob has Alice's text before the outage" })
+    .toBe('Written before the outage.');
   for (const u of [alice, bob]) {
     await expect.poll(() => u.status().innerText(), { ...poll, message: `${u.name}'s status before the outage` }).toMatch(/\bConnected\b/);
   }
@@ -36,7 +38,9 @@ it('a server restart mid-session loses nothing and both reconnect by themselves'
 
   expect(await server.stop('SIGTERM'), 'exit code of the server after SIGTERM').toBe(0);
   for (const u of [alice, bob]) {
-    await expect.poll(() => u.status().innerText(), { ...poll, message: `${u.name}'s status while the server is down` }).toMatch(/Reconnecting/);
+    await expect
+      .poll(() => u.status().innerText(), { ...poll, message: `${u.name}'s status while the server is down` })
+      .toMatch(/Reconnecting/);
   }
 
   // Both keep editing while offline, at opposite ends of the text.
@@ -57,8 +61,12 @@ it('a server restart mid-session loses nothing and both reconnect by themselves'
   const expected = 'Bob wrote this offline. Written before the outage. Alice wrote this offline.';
   await expect.poll(() => editorText(alice), { ...poll, message: "Alice's editor after the restart" }).toBe(expected);
   await expect.poll(() => editorText(bob), { ...poll, message: "Bob's editor after the restart" }).toBe(expected);
-  await expect.poll(() => accessibleText(alice.region('People here')), { ...poll, message: 'Alice sees Bob again' }).toMatch(wordPattern('Bob'));
-  await expect.poll(() => accessibleText(bob.region('People here')), { ...poll, message: 'Bob sees Alice again' }).toMatch(wordPattern('Alice'));
+  await expect
+    .poll(() => accessibleText(alice.region('People here')), { ...poll, message: 'Alice sees Bob again' })
+    .toMatch(wordPattern('Bob'));
+  await expect
+    .poll(() => accessibleText(bob.region('People here')), { ...poll, message: 'Bob sees Alice again' })
+    .toMatch(wordPattern('Alice'));
 
   expectNoBrowserErrors(alice, bob);
 });

@@ -7,7 +7,16 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { fillDisk, mountSmallDisk } from '../../packages/server/test/disk.js';
-import { aliceAndBobOnADocument, artifactsDir, editorText, expectNoBrowserErrors, onCleanup, tempDir, typeInEditor, WAIT_MS } from './helpers.js';
+import {
+  aliceAndBobOnADocument,
+  artifactsDir,
+  editorText,
+  expectNoBrowserErrors,
+  onCleanup,
+  tempDir,
+  typeInEditor,
+  WAIT_MS,
+} from './helpers.js';
 
 const poll = { timeout: WAIT_MS, interval: 100 };
 
@@ -21,7 +30,9 @@ it('says "Not saved" while the server cannot store changes, and "Connected" once
   const filler = fillDisk(dataDir);
   await typeInEditor(alice, 'end', 'Typed while the disk is full.');
   for (const u of [alice, bob]) {
-    await expect.poll(() => u.status().innerText(), { ...poll, message: `${u.name}'s status while storage fails` }).toMatch(/Not saved — the server cannot store changes/);
+    await expect
+      .poll(() => u.status().innerText(), { ...poll, message: `${u.name}'s status while storage fails` })
+      .toMatch(/Not saved — the server cannot store changes/);
   }
   await expect.poll(() => editorText(bob), { ...poll, message: 'edits still reach Bob' }).toBe('Stored. Typed while the disk is full.');
   const message = alice.region('Chat').getByRole('textbox', { name: 'Message', exact: true });
@@ -36,7 +47,9 @@ it('says "Not saved" while the server cannot store changes, and "Connected" once
 
   rmSync(filler);
   for (const u of [alice, bob]) {
-    await expect.poll(() => u.status().innerText(), { ...poll, timeout: 20_000, message: `${u.name}'s status after space is freed` }).toMatch(/\bConnected\b/);
+    await expect
+      .poll(() => u.status().innerText(), { ...poll, timeout: 20_000, message: `${u.name}'s status after space is freed` })
+      .toMatch(/\bConnected\b/);
   }
   await bob.region('Chat').getByText('Can you see this?').first().waitFor();
   expect(await server.stop('SIGTERM'), 'exit code after SIGTERM').toBe(0);

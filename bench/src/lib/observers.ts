@@ -56,12 +56,14 @@ export function openObserver(kind: ClientKind, base: string, room: string, name:
     if (kind === 'relay') return resolveSynced(); // nothing to sync from
     if (kind === 'tandem') ws.send(JSON.stringify({ type: 'join', name }));
     if (hocuspocus) {
-      ws.send(message(room, (e) => {
-        encoding.writeVarUint(e, HOCUSPOCUS_AUTH);
-        encoding.writeVarUint(e, 0); // token
-        encoding.writeVarString(e, '');
-        encoding.writeVarString(e, 'bench');
-      }));
+      ws.send(
+        message(room, (e) => {
+          encoding.writeVarUint(e, HOCUSPOCUS_AUTH);
+          encoding.writeVarUint(e, 0); // token
+          encoding.writeVarString(e, '');
+          encoding.writeVarString(e, 'bench');
+        }),
+      );
     }
     ws.send(syncStep1(hocuspocus ? room : null));
   });

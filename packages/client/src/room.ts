@@ -333,7 +333,10 @@ export class RoomHandle extends ObservableV2<RoomEvents> {
     // A fixed token that has expired will be refused on every attempt: say so and stop.
     const expiresAt = typeof this.#token === 'string' ? tokenExpiry(this.#token) : null;
     if (expiresAt !== null && expiresAt <= Date.now()) {
-      this.#giveUp('token_expired', `the token expired at ${new Date(expiresAt).toISOString()}; connect again with a fresh one (or pass a function that returns one)`);
+      this.#giveUp(
+        'token_expired',
+        `the token expired at ${new Date(expiresAt).toISOString()}; connect again with a fresh one (or pass a function that returns one)`,
+      );
       return;
     }
     this.#setStatus({ state: 'connecting', attempt: this.#attempt });
@@ -487,7 +490,7 @@ export class RoomHandle extends ObservableV2<RoomEvents> {
     }
     if (deletedOthers) this.#diverged = true;
     const message = deletedOthers
-      ? 'You may not edit this document: your local deletions cannot be undone, so your copy differs from the server\'s until you reopen it.'
+      ? "You may not edit this document: your local deletions cannot be undone, so your copy differs from the server's until you reopen it."
       : 'You may not edit this document; the local change was undone.';
     this.emit('error', [{ code: 'read_only', message }]);
     this.#changed();
@@ -687,13 +690,16 @@ export class RoomHandle extends ObservableV2<RoomEvents> {
     this.#typingExpiry = null;
     if (this.#typing.size === 0) return;
     const next = Math.min(...[...this.#typing.values()].map((t) => t.expires));
-    this.#typingExpiry = setTimeout(() => {
-      const now = Date.now();
-      for (const [id, t] of this.#typing) if (t.expires <= now) this.#typing.delete(id);
-      this.#scheduleTypingExpiry();
-      this.emit('typing', [[...this.#typing.values()].map((t) => t.member)]);
-      this.#changed();
-    }, Math.max(0, next - Date.now()));
+    this.#typingExpiry = setTimeout(
+      () => {
+        const now = Date.now();
+        for (const [id, t] of this.#typing) if (t.expires <= now) this.#typing.delete(id);
+        this.#scheduleTypingExpiry();
+        this.emit('typing', [[...this.#typing.values()].map((t) => t.member)]);
+        this.#changed();
+      },
+      Math.max(0, next - Date.now()),
+    );
   }
 }
 

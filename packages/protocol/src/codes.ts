@@ -39,12 +39,14 @@ export const ErrorCodes = {
   read_only: 'This member may not edit the document; the update was not applied.',
   forbidden: 'This member may not do that here (for example chat with read rights, or re-authenticate as someone else).',
   too_large: 'The update would make the document larger than the server allows; it was not applied.',
-  rate_limited: 'The connection sends faster than allowed; the server reads from it more slowly now and closes it with 1008 if it keeps on.',
+  rate_limited:
+    'The connection sends faster than allowed; the server reads from it more slowly now and closes it with 1008 if it keeps on.',
   token_expiring: 'The token expires soon: send `auth` with a fresh one, or the connection is closed with 1008 when it expires.',
   token_expired: 'The token expired without a fresh one; the connection is closed with 1008.',
   unauthorized: 'The token sent with `auth` is not valid; the old one stays in force until it expires.',
   storage_failed:
     'The server cannot store changes right now (for example its disk is full). It keeps what it holds in memory and acknowledges nothing new until storage works again; a `storage` message says when it does.',
-  storage_backlog: 'Storage has been failing long enough that this room holds as much unstored chat and events as it may; the message was not taken. Send it again later.',
+  storage_backlog:
+    'Storage has been failing long enough that this room holds as much unstored chat and events as it may; the message was not taken. Send it again later.',
 } as const;
 export type ErrorCode = keyof typeof ErrorCodes;

@@ -46,7 +46,10 @@ export const ChatSendMessage = z.strictObject({
   type: z.literal('chat'),
   /** Chosen by the client (a UUID is ideal); the server keeps the first message with a given id. */
   id: z.string().min(1).max(LIMITS.idLength),
-  text: z.string().min(1, 'chat text must not be empty').max(LIMITS.chatLength, `chat text must be at most ${LIMITS.chatLength} characters`),
+  text: z
+    .string()
+    .min(1, 'chat text must not be empty')
+    .max(LIMITS.chatLength, `chat text must be at most ${LIMITS.chatLength} characters`),
 });
 export const TypingMessage = z.strictObject({ type: z.literal('typing'), on: z.boolean() });
 export const EventSendMessage = z.strictObject({
@@ -187,7 +190,8 @@ function nestsDeeperThan(text: string, limit: number): boolean {
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (inString) {
-      if (c === 0x5c) i++; // backslash: skip the escaped character
+      if (c === 0x5c)
+        i++; // backslash: skip the escaped character
       else if (c === 0x22) inString = false;
     } else if (c === 0x22) inString = true;
     else if (c === 0x5b || c === 0x7b) {
@@ -227,8 +231,22 @@ export function describeActivity(entry: ActivityEntry): string {
 
 /** A stable color per display name, so a person keeps their color across sessions. */
 export const MEMBER_COLORS = [
-  '#e11d48', '#db2777', '#c026d3', '#7c3aed', '#4f46e5', '#2563eb', '#0284c7', '#0891b2',
-  '#0d9488', '#059669', '#16a34a', '#65a30d', '#ca8a04', '#d97706', '#ea580c', '#dc2626',
+  '#e11d48',
+  '#db2777',
+  '#c026d3',
+  '#7c3aed',
+  '#4f46e5',
+  '#2563eb',
+  '#0284c7',
+  '#0891b2',
+  '#0d9488',
+  '#059669',
+  '#16a34a',
+  '#65a30d',
+  '#ca8a04',
+  '#d97706',
+  '#ea580c',
+  '#dc2626',
 ] as const;
 
 export function colorForName(displayName: string): string {

@@ -9,67 +9,72 @@ const int = (min: number, max: number) => z.coerce.number().int().min(min).max(m
 /** Every setting, its type, bounds and default. The README's configuration table mirrors it. */
 const ConfigSchema = z
   .strictObject({
-  port: int(0, 65535).default(8000),
-  host: z.string().min(1).optional(),
-  dataDir: z.string().min(1).default('./data'),
-  staticDir: z.string().min(1).default(defaultStaticDir),
-  pingIntervalMs: int(100, 3_600_000).default(30_000),
-  roomIdleMs: int(0, 3_600_000).default(5_000),
-  flushIntervalMs: int(1, 10_000).default(50),
-  compactAfterUpdates: int(1, 1_000_000).default(500),
-  /** A busy room sends its batched updates at most this often; a flooded one stretches it up to 4× (see rooms/fanout.ts). */
-  fanoutIntervalMs: int(0, 1_000).default(5),
-  maxPayloadBytes: int(1024, 256 * 1024 * 1024).default(1024 * 1024),
-  /**
-   * permessage-deflate is off by default: ws compresses a broadcast once per recipient and keeps
-   * zlib state (about 230 KB measured) per connection, while Yjs frames are small and dense.
-   */
-  compression: z.stringbool().default(false),
-  compressionThreshold: int(0, 256 * 1024 * 1024).default(1024),
-  /** How long shutdown waits for clients to close, and then again for storage to take what is queued. */
-  shutdownGraceMs: int(0, 60_000).default(2_000),
-  /** An HTTP or upgrade request whose headers have not all arrived by then is closed. */
-  handshakeTimeoutMs: int(500, 120_000).default(5_000),
-  /** A leave is recorded this long after it happens, unless the same person comes back first (then neither is). */
-  leaveGraceMs: int(0, 600_000).default(3_000),
-  /** Activity entries (joins, leaves, renames) one address may cause per minute; beyond, they are not recorded. */
-  activityPerMinute: int(1, 1_000_000).default(60),
-  /** Newest activity entries and app events kept per room. */
-  activityRetention: int(50, 100_000_000).default(1_000),
-  /** Activity entries older than this many days are deleted (the newest one stays). */
-  activityRetentionDays: int(1, 100_000).default(90),
-  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    port: int(0, 65535).default(8000),
+    host: z.string().min(1).optional(),
+    dataDir: z.string().min(1).default('./data'),
+    staticDir: z.string().min(1).default(defaultStaticDir),
+    pingIntervalMs: int(100, 3_600_000).default(30_000),
+    roomIdleMs: int(0, 3_600_000).default(5_000),
+    flushIntervalMs: int(1, 10_000).default(50),
+    compactAfterUpdates: int(1, 1_000_000).default(500),
+    /** A busy room sends its batched updates at most this often; a flooded one stretches it up to 4× (see rooms/fanout.ts). */
+    fanoutIntervalMs: int(0, 1_000).default(5),
+    maxPayloadBytes: int(1024, 256 * 1024 * 1024).default(1024 * 1024),
+    /**
+     * permessage-deflate is off by default: ws compresses a broadcast once per recipient and keeps
+     * zlib state (about 230 KB measured) per connection, while Yjs frames are small and dense.
+     */
+    compression: z.stringbool().default(false),
+    compressionThreshold: int(0, 256 * 1024 * 1024).default(1024),
+    /** How long shutdown waits for clients to close, and then again for storage to take what is queued. */
+    shutdownGraceMs: int(0, 60_000).default(2_000),
+    /** An HTTP or upgrade request whose headers have not all arrived by then is closed. */
+    handshakeTimeoutMs: int(500, 120_000).default(5_000),
+    /** A leave is recorded this long after it happens, unless the same person comes back first (then neither is). */
+    leaveGraceMs: int(0, 600_000).default(3_000),
+    /** Activity entries (joins, leaves, renames) one address may cause per minute; beyond, they are not recorded. */
+    activityPerMinute: int(1, 1_000_000).default(60),
+    /** Newest activity entries and app events kept per room. */
+    activityRetention: int(50, 100_000_000).default(1_000),
+    /** Activity entries older than this many days are deleted (the newest one stays). */
+    activityRetentionDays: int(1, 100_000).default(90),
+    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 
-  tlsCert: z.string().min(1).optional(),
-  tlsKey: z.string().min(1).optional(),
+    tlsCert: z.string().min(1).optional(),
+    tlsKey: z.string().min(1).optional(),
 
-  auth: z.enum(['guest', 'jwt']).default('guest'),
-  jwtSecret: z.string().min(32, 'must be at least 32 characters (256 bits) for HS256').optional(),
-  jwtPublicKeyFile: z.string().min(1).optional(),
-  jwtJwksUrl: z.url().optional(),
-  jwtIssuer: z.string().min(1).optional(),
-  jwtAudience: z.string().min(1).optional(),
+    auth: z.enum(['guest', 'jwt']).default('guest'),
+    jwtSecret: z.string().min(32, 'must be at least 32 characters (256 bits) for HS256').optional(),
+    jwtPublicKeyFile: z.string().min(1).optional(),
+    jwtJwksUrl: z.url().optional(),
+    jwtIssuer: z.string().min(1).optional(),
+    jwtAudience: z.string().min(1).optional(),
 
-  /** Comma-separated origins allowed to open WebSockets besides the server's own; `*` allows any. */
-  allowedOrigins: z.string().default('http://localhost:5173,http://127.0.0.1:5173'),
-  maxConnectionsPerIp: int(1, 1_000_000).default(256),
-  handshakesPerSecondPerIp: int(1, 1_000_000).default(50),
-  maxConnectionsPerRoom: int(1, 1_000_000).default(2_000),
-  messagesPerSecond: int(1, 1_000_000).default(200),
-  bytesPerSecond: int(1024, 1024 * 1024 * 1024).default(4 * 1024 * 1024),
-  rateLimitCloseAfterMs: int(100, 600_000).default(5_000),
-  maxDocumentBytes: int(1024, 1024 * 1024 * 1024).default(32 * 1024 * 1024),
-  maxPendingBytes: int(1024, 1024 * 1024 * 1024).default(8 * 1024 * 1024),
-  maxBufferedBytes: int(1024, 1024 * 1024 * 1024).default(16 * 1024 * 1024),
-}).superRefine((config, ctx) => {
-  if ((config.tlsCert === undefined) !== (config.tlsKey === undefined)) {
-    ctx.addIssue({ code: 'custom', path: ['tlsKey'], message: 'TLS needs both --tls-cert and --tls-key' });
-  }
-  const keys = [config.jwtSecret, config.jwtPublicKeyFile, config.jwtJwksUrl].filter(Boolean).length;
-  if (config.auth === 'jwt' && keys !== 1) {
-    ctx.addIssue({ code: 'custom', path: ['auth'], message: 'jwt mode needs exactly one of JWT_SECRET, JWT_PUBLIC_KEY_FILE, JWT_JWKS_URL' });
-  }
-});
+    /** Comma-separated origins allowed to open WebSockets besides the server's own; `*` allows any. */
+    allowedOrigins: z.string().default('http://localhost:5173,http://127.0.0.1:5173'),
+    maxConnectionsPerIp: int(1, 1_000_000).default(256),
+    handshakesPerSecondPerIp: int(1, 1_000_000).default(50),
+    maxConnectionsPerRoom: int(1, 1_000_000).default(2_000),
+    messagesPerSecond: int(1, 1_000_000).default(200),
+    bytesPerSecond: int(1024, 1024 * 1024 * 1024).default(4 * 1024 * 1024),
+    rateLimitCloseAfterMs: int(100, 600_000).default(5_000),
+    maxDocumentBytes: int(1024, 1024 * 1024 * 1024).default(32 * 1024 * 1024),
+    maxPendingBytes: int(1024, 1024 * 1024 * 1024).default(8 * 1024 * 1024),
+    maxBufferedBytes: int(1024, 1024 * 1024 * 1024).default(16 * 1024 * 1024),
+  })
+  .superRefine((config, ctx) => {
+    if ((config.tlsCert === undefined) !== (config.tlsKey === undefined)) {
+      ctx.addIssue({ code: 'custom', path: ['tlsKey'], message: 'TLS needs both --tls-cert and --tls-key' });
+    }
+    const keys = [config.jwtSecret, config.jwtPublicKeyFile, config.jwtJwksUrl].filter(Boolean).length;
+    if (config.auth === 'jwt' && keys !== 1) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['auth'],
+        message: 'jwt mode needs exactly one of JWT_SECRET, JWT_PUBLIC_KEY_FILE, JWT_JWKS_URL',
+      });
+    }
+  });
 
 export type Config = Readonly<z.infer<typeof ConfigSchema>>;
 export type ConfigInput = z.input<typeof ConfigSchema>;
@@ -135,9 +140,7 @@ export function makeConfig(input: ConfigInput = {}): Config {
 
 /** Reads settings from command-line flags first, then environment variables. */
 export function configFromProcess(argv: string[], env: NodeJS.ProcessEnv): Config {
-  const options = Object.fromEntries(
-    Object.values(SOURCES).map(([flag]) => [flag, { type: 'string' as const }]),
-  );
+  const options = Object.fromEntries(Object.values(SOURCES).map(([flag]) => [flag, { type: 'string' as const }]));
   let values: Record<string, string | boolean | undefined>;
   try {
     ({ values } = parseArgs({ args: argv, options: { ...options, help: { type: 'boolean' } }, strict: true }));

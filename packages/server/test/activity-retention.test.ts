@@ -23,18 +23,27 @@ async function storedActivity(server: TestServer, room: string) {
 }
 
 describe('activity retention', () => {
-  it('records at most ACTIVITY_PER_MINUTE_PER_IP joins (and their leaves) from one address, and still lets everyone in', { timeout: 30_000 }, async () => {
-    // 6 a minute: one more every 10 s, far longer than the 30 visits take.
-    const server = await startServer({ activityPerMinute: 6, leaveGraceMs: 0, handshakesPerSecondPerIp: 1_000 });
-    for (let i = 0; i < 30; i++) await visit(server, 'flood', `Visitor ${i}`);
-    const entries = await storedActivity(server, 'flood');
-    // 6 joins and their 6 leaves; the other 24 visitors were welcomed but not recorded.
-    expect(entries.filter((e) => e.kind === 'join')).toHaveLength(6);
-    expect(entries.filter((e) => e.kind === 'leave')).toHaveLength(6);
-  });
+  it(
+    'records at most ACTIVITY_PER_MINUTE_PER_IP joins (and their leaves) from one address, and still lets everyone in',
+    { timeout: 30_000 },
+    async () => {
+      // 6 a minute: one more every 10 s, far longer than the 30 visits take.
+      const server = await startServer({ activityPerMinute: 6, leaveGraceMs: 0, handshakesPerSecondPerIp: 1_000 });
+      for (let i = 0; i < 30; i++) await visit(server, 'flood', `Visitor ${i}`);
+      const entries = await storedActivity(server, 'flood');
+      // 6 joins and their 6 leaves; the other 24 visitors were welcomed but not recorded.
+      expect(entries.filter((e) => e.kind === 'join')).toHaveLength(6);
+      expect(entries.filter((e) => e.kind === 'leave')).toHaveLength(6);
+    },
+  );
 
   it('keeps only the newest ACTIVITY_RETENTION entries of a room', { timeout: 30_000 }, async () => {
-    const server = await startServer({ activityRetention: 50, activityPerMinute: 100_000, leaveGraceMs: 0, handshakesPerSecondPerIp: 1_000 });
+    const server = await startServer({
+      activityRetention: 50,
+      activityPerMinute: 100_000,
+      leaveGraceMs: 0,
+      handshakesPerSecondPerIp: 1_000,
+    });
     for (let i = 0; i < 40; i++) await visit(server, 'long', `Visitor ${i}`);
     const entries = await storedActivity(server, 'long');
     expect(entries.map((e) => e.seq)).toEqual(Array.from({ length: 50 }, (_, i) => 80 - 49 + i));

@@ -17,6 +17,8 @@ describe('bus seam', () => {
     // Presence crosses nodes too.
     handles[0]!.awareness.setLocalStateField('user', { name: 'zero' });
     await until(() => [...handles[2]!.awareness.getStates().values()].some((s) => s.user?.name === 'zero'), 'awareness across nodes');
-    expect(nodes.every((node) => node.registry.get('spread')?.doc.getText('t').toString() === handles[0]!.doc.getText('t').toString())).toBe(true);
+    expect(
+      nodes.every((node) => node.registry.get('spread')?.doc.getText('t').toString() === handles[0]!.doc.getText('t').toString()),
+    ).toBe(true);
   });
 });

@@ -9,7 +9,7 @@ describe('control channel', () => {
     expect(alice.me).toMatchObject({ name: 'Alice', color: expect.stringMatching(/^#[0-9a-f]{6}$/) });
     const bob = await member(server.wsUrl, 'team', 'Bob');
     expect(bob.members.map((m) => m.name).sort()).toEqual(['Alice', 'Bob']);
-    await until(() => alice.members.length === 2, 'Bob in Alice\'s member list', 5_000, alice);
+    await until(() => alice.members.length === 2, "Bob in Alice's member list", 5_000, alice);
     expect(bob.activity.map((e) => `${e.member.name} ${e.kind}`)).toEqual(['Alice join', 'Bob join']);
   });
 
@@ -20,7 +20,7 @@ describe('control channel', () => {
     bob.setName('Robert');
     await until(() => alice.activity.length === 3, 'the rename at Alice', 5_000, alice);
     bob.close();
-    await until(() => alice.activity.length === 4, 'Bob\'s departure at Alice', 5_000, alice);
+    await until(() => alice.activity.length === 4, "Bob's departure at Alice", 5_000, alice);
     expect(alice.activity.map((e) => [e.seq, e.kind, e.member.name, e.previousName])).toEqual([
       [1, 'join', 'Alice', undefined],
       [2, 'join', 'Bob', undefined],
@@ -122,7 +122,8 @@ describe('control channel', () => {
       await join(`Late ${i}`);
       await new Promise((resolve) => setTimeout(resolve, 60));
     }
-    const names = () => new Set(received.filter((m) => m.type === 'members').flatMap((m) => m.changed.map((c: { name: string }) => c.name)));
+    const names = () =>
+      new Set(received.filter((m) => m.type === 'members').flatMap((m) => m.changed.map((c: { name: string }) => c.name)));
     await until(() => names().size === 10, 'the 10 late joins at the watcher');
     expect(received.filter((m) => m.type === 'members').length).toBeLessThanOrEqual(5);
   });
@@ -141,7 +142,11 @@ describe('control channel', () => {
       renamer.send(JSON.stringify({ type: 'rename', name: `Name ${i}` }));
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
-    const renames = () => received.filter((m) => m.type === 'activity').flatMap((m) => m.entries as Array<{ kind: string }>).filter((e) => e.kind === 'rename');
+    const renames = () =>
+      received
+        .filter((m) => m.type === 'activity')
+        .flatMap((m) => m.entries as Array<{ kind: string }>)
+        .filter((e) => e.kind === 'rename');
     await until(() => renames().length === 120, 'all 120 renames at the watcher');
     const members = received.filter((m) => m.type === 'members');
     expect(members.at(-1)!.changed.map((c: { name: string }) => c.name)).toEqual(['Name 120']);
@@ -157,7 +162,7 @@ describe('control channel', () => {
     bob.on('activity', (entry) => events.push(entry.seq));
     await bob.whenJoined();
     const carol = await member(server.wsUrl, 'fresh', 'Carol');
-    await until(() => bob.activity.length === 3, 'Carol\'s join at Bob', 5_000, bob);
+    await until(() => bob.activity.length === 3, "Carol's join at Bob", 5_000, bob);
     await new Promise((resolve) => setTimeout(resolve, 150));
     // Bob's welcome held Alice's and his own join; the batch that follows repeats his own.
     expect(bob.activity.map((e) => `${e.member.name} ${e.kind}`)).toEqual(['Alice join', 'Bob join', 'Carol join']);

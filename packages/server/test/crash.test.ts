@@ -58,7 +58,11 @@ describe('crashes (kill -9 of the real server process)', () => {
       clearInterval(typing);
 
       // Every client reconnects, re-sends what was not acknowledged and resumes what it missed.
-      await until(() => members.every((m) => m.status.state === 'open' && m.pendingChat.length === 0), 'every message acknowledged', 20_000);
+      await until(
+        () => members.every((m) => m.status.state === 'open' && m.pendingChat.length === 0),
+        'every message acknowledged',
+        20_000,
+      );
       await new Promise((resolve) => setTimeout(resolve, 300));
       await server.stop('SIGTERM');
 
@@ -88,7 +92,9 @@ describe('crashes (kill -9 of the real server process)', () => {
       const doc = new Y.Doc();
       for (const update of room.updates) Y.applyUpdate(doc, update);
       for (const handle of members) expect(handle.doc.getText('t').toString()).toBe(doc.getText('t').toString());
-      console.log(`crash loop: ${ITERATIONS} kills, ${sent} chat messages sent, ${stored.length} stored, ${seenChat.size} seen; ${storedActivity.length} activity entries`);
+      console.log(
+        `crash loop: ${ITERATIONS} kills, ${sent} chat messages sent, ${stored.length} stored, ${seenChat.size} seen; ${storedActivity.length} activity entries`,
+      );
     },
   );
 });

@@ -5,7 +5,9 @@ import { join } from 'node:path';
 /** Mounts a tmpfs of `sizeKb` on `dir` (which must exist); returns the unmount. Needs root. */
 export function mountSmallDisk(dir: string, sizeKb: number): () => void {
   if (process.getuid?.() !== 0) {
-    throw new Error('The disk-full tests mount a small tmpfs, which needs root: run the suite as root (CI does), for example `sudo npm test`.');
+    throw new Error(
+      'The disk-full tests mount a small tmpfs, which needs root: run the suite as root (CI does), for example `sudo npm test`.',
+    );
   }
   execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${sizeKb}k`, 'tmpfs', dir]);
   return () => execFileSync('umount', ['-l', dir]);

@@ -26,7 +26,7 @@ describe('the error boundary of asynchronous frame handling', () => {
 
     // The process and the room go on.
     bystander.sendChat('still here');
-    await until(() => bystander.chat.some((m) => m.text === 'still here'), 'the bystander\'s chat acknowledged', 5_000, bystander);
+    await until(() => bystander.chat.some((m) => m.text === 'still here'), "the bystander's chat acknowledged", 5_000, bystander);
     const health = await fetch(`${server.url}/healthz`);
     expect(health.status).toBe(200);
   });

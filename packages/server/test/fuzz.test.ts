@@ -21,13 +21,15 @@ type Kind = { name: string; protocol: string | undefined; frames: (random: () =>
 const bin = (...bytes: number[]): Frame => ({ data: Uint8Array.from(bytes), binary: true });
 const text = (value: string): Frame => ({ data: value, binary: false });
 const json = (value: unknown): Frame => text(JSON.stringify(value));
-const randomBytes = (random: () => number, max: number) => Array.from({ length: Math.floor(random() * max) }, () => Math.floor(random() * 256));
-const pick = <T,>(random: () => number, items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
+const randomBytes = (random: () => number, max: number) =>
+  Array.from({ length: Math.floor(random() * max) }, () => Math.floor(random() * 256));
+const pick = <T>(random: () => number, items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
 
 const MAX_PAYLOAD = 64 * 1024;
 const MIN_PER_KIND = 300;
 /** Frames that close the connection are sent several to a connection, back to back. */
-const repeat = (count: number, make: (random: () => number) => Frame) => (random: () => number) => Array.from({ length: count }, () => make(random));
+const repeat = (count: number, make: (random: () => number) => Frame) => (random: () => number) =>
+  Array.from({ length: count }, () => make(random));
 
 /** The kinds of bad input. JSON kinds keep the connection open, so each connection sends many. */
 const KINDS: Kind[] = [
@@ -35,12 +37,21 @@ const KINDS: Kind[] = [
   {
     name: 'truncated varints',
     protocol: SUBPROTOCOL,
-    frames: repeat(5, (r) => pick(r, [bin(0), bin(0, 0xff), bin(0, 2, 0xff, 0xff), bin(1, 0x80), bin(0x80), bin(0, 0, 0xff, 0x80), bin(3, 0xff)])),
+    frames: repeat(5, (r) =>
+      pick(r, [bin(0), bin(0, 0xff), bin(0, 2, 0xff, 0xff), bin(1, 0x80), bin(0x80), bin(0, 0, 0xff, 0x80), bin(3, 0xff)]),
+    ),
   },
   {
     name: 'absurd lengths',
     protocol: undefined,
-    frames: repeat(5, (r) => pick(r, [bin(0, 2, 0xff, 0xff, 0xff, 0xff, 0x0f, 1), bin(0, 1, 0xfe, 0xff, 0xff, 0x7f), bin(1, 0xff, 0xff, 0xff, 0xff, 0x0f), bin(0, 0, 0xff, 0xff, 0xff, 0x7f, 9)])),
+    frames: repeat(5, (r) =>
+      pick(r, [
+        bin(0, 2, 0xff, 0xff, 0xff, 0xff, 0x0f, 1),
+        bin(0, 1, 0xfe, 0xff, 0xff, 0x7f),
+        bin(1, 0xff, 0xff, 0xff, 0xff, 0x0f),
+        bin(0, 0, 0xff, 0xff, 0xff, 0x7f, 9),
+      ]),
+    ),
   },
   {
     name: 'garbage updates',
@@ -61,7 +72,10 @@ const KINDS: Kind[] = [
   {
     name: 'invalid UTF-8 text',
     protocol: SUBPROTOCOL,
-    frames: repeat(5, (r) => ({ data: Uint8Array.from([0x7b, ...pick(r, [[0xc3, 0x28], [0xff], [0xe2, 0x82], [0xed, 0xa0, 0x80]]), 0x7d]), binary: false })),
+    frames: repeat(5, (r) => ({
+      data: Uint8Array.from([0x7b, ...pick(r, [[0xc3, 0x28], [0xff], [0xe2, 0x82], [0xed, 0xa0, 0x80]]), 0x7d]),
+      binary: false,
+    })),
   },
   {
     name: 'JSON type confusion',
@@ -69,12 +83,25 @@ const KINDS: Kind[] = [
     frames: (r) =>
       Array.from({ length: 25 }, () =>
         pick(r, [
-          text('null'), text('[]'), text('"join"'), text('42'), text('{'), text('{"type":'),
-          json({ type: ['join'] }), json({ type: 'join', name: 42 }), json({ type: 'join', name: { toString: 'x' } }),
-          json({ type: 'chat', id: 7, text: [] }), json({ type: 'chat', id: 'x', text: 'y'.repeat(5000) }),
-          json({ type: 'resume', chatSeq: '1', activitySeq: -1 }), json({ type: 'resume', chatSeq: 1e308, activitySeq: 0.5 }),
-          json({ type: 'typing', on: 'yes' }), json({ type: 'event', name: '', data: 1 }), json({ type: 'auth', token: 1 }),
-          json({ type: 'rename' }), json({}), json({ type: null }),
+          text('null'),
+          text('[]'),
+          text('"join"'),
+          text('42'),
+          text('{'),
+          text('{"type":'),
+          json({ type: ['join'] }),
+          json({ type: 'join', name: 42 }),
+          json({ type: 'join', name: { toString: 'x' } }),
+          json({ type: 'chat', id: 7, text: [] }),
+          json({ type: 'chat', id: 'x', text: 'y'.repeat(5000) }),
+          json({ type: 'resume', chatSeq: '1', activitySeq: -1 }),
+          json({ type: 'resume', chatSeq: 1e308, activitySeq: 0.5 }),
+          json({ type: 'typing', on: 'yes' }),
+          json({ type: 'event', name: '', data: 1 }),
+          json({ type: 'auth', token: 1 }),
+          json({ type: 'rename' }),
+          json({}),
+          json({ type: null }),
         ]),
       ),
   },
@@ -104,7 +131,10 @@ const KINDS: Kind[] = [
   {
     name: 'floods',
     protocol: SUBPROTOCOL,
-    frames: () => [json({ type: 'join', name: 'Flood' }), ...Array.from({ length: 400 }, (_, i) => json(i % 2 ? { type: 'typing', on: true } : { type: 'event', name: 'spam', data: i }))],
+    frames: () => [
+      json({ type: 'join', name: 'Flood' }),
+      ...Array.from({ length: 400 }, (_, i) => json(i % 2 ? { type: 'typing', on: true } : { type: 'event', name: 'spam', data: i })),
+    ],
   },
 ];
 
@@ -157,16 +187,21 @@ describe('fuzz', () => {
       while (total < TARGET || Math.min(...KINDS.map((k) => counts.get(k.name) ?? 0)) < MIN_PER_KIND) {
         // The kind sent least so far goes next, so every kind gets its share.
         const least = Math.min(...KINDS.map((k) => counts.get(k.name) ?? 0));
-        const kind = pick(random, KINDS.filter((k) => (counts.get(k.name) ?? 0) === least));
+        const kind = pick(
+          random,
+          KINDS.filter((k) => (counts.get(k.name) ?? 0) === least),
+        );
         const frames = kind.frames(random);
         const ws = new WebSocket(`${server.wsUrl}/ws/target`, kind.protocol);
         ws.on('error', () => {});
         live.add(ws);
-        const closed = new Promise<void>((resolve) => ws.once('close', (code) => {
-          live.delete(ws);
-          closeCodes.set(code, (closeCodes.get(code) ?? 0) + 1);
-          resolve();
-        }));
+        const closed = new Promise<void>((resolve) =>
+          ws.once('close', (code) => {
+            live.delete(ws);
+            closeCodes.set(code, (closeCodes.get(code) ?? 0) + 1);
+            resolve();
+          }),
+        );
         const opened = await new Promise<boolean>((resolve) => {
           ws.once('open', () => resolve(true));
           ws.once('close', () => resolve(false));
@@ -188,8 +223,14 @@ describe('fuzz', () => {
     writing = false;
     await Promise.all(writers);
 
-    const summary = [...counts].sort((a, b) => b[1] - a[1]).map(([name, n]) => `  ${name.padEnd(22)} ${n}`).join('\n');
-    const codes = [...closeCodes].sort((a, b) => a[0] - b[0]).map(([code, n]) => `${code}×${n}`).join(' ');
+    const summary = [...counts]
+      .sort((a, b) => b[1] - a[1])
+      .map(([name, n]) => `  ${name.padEnd(22)} ${n}`)
+      .join('\n');
+    const codes = [...closeCodes]
+      .sort((a, b) => a[0] - b[0])
+      .map(([code, n]) => `${code}×${n}`)
+      .join(' ');
     console.log(`fuzz (seed ${seed}): ${total} bad frames sent\n${summary}\n  server close codes seen: ${codes}`);
     expect(total).toBeGreaterThanOrEqual(TARGET);
     expect(counts.size).toBe(KINDS.length);

@@ -99,7 +99,12 @@ export function next<T>(emitter: { once(event: string, fn: (value: T) => void): 
 }
 
 /** A raw `ws` socket to a room (`room` may end in a `?query`): for speaking the protocol by hand. */
-export async function rawSocket(wsUrl: string, room: string, protocols?: string | string[], options?: WebSocket.ClientOptions): Promise<WebSocket> {
+export async function rawSocket(
+  wsUrl: string,
+  room: string,
+  protocols?: string | string[],
+  options?: WebSocket.ClientOptions,
+): Promise<WebSocket> {
   const [name = '', query] = room.split('?');
   const ws = new WebSocket(`${wsUrl}/ws/${encodeURIComponent(name)}${query === undefined ? '' : `?${query}`}`, protocols, options);
   ws.on('error', () => {});
@@ -167,11 +172,11 @@ export interface ServerProcess {
 
 /** Runs the real CLI (`main.ts`) in a child process and waits until it listens. */
 export async function spawnServer(args: string[], env: Record<string, string> = {}): Promise<ServerProcess> {
-  const child = spawn(
-    process.execPath,
-    ['--conditions=@tandem/source', '--import', 'tsx', 'packages/server/src/main.ts', ...args],
-    { cwd: repoRoot, env: { ...process.env, LOG_LEVEL: 'info', ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+  const child = spawn(process.execPath, ['--conditions=@tandem/source', '--import', 'tsx', 'packages/server/src/main.ts', ...args], {
+    cwd: repoRoot,
+    env: { ...process.env, LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   onCleanup(async () => {
     if (child.exitCode === null) child.kill('SIGKILL');

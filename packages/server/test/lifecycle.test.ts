@@ -85,7 +85,7 @@ describe('room lifecycle', () => {
     expect(bob.doc.getText('t').toString()).toBe('kept');
     held.open();
     bob.doc.getText('t').insert(4, ' and more');
-    await until(() => room?.doc.getText('t').toString() === 'kept and more', 'Bob\'s edit in the same room');
+    await until(() => room?.doc.getText('t').toString() === 'kept and more', "Bob's edit in the same room");
     expect(server.registry.get('leaving')).toBe(room);
     expect(storage.loads).toBe(1);
     bob.destroy();

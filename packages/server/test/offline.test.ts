@@ -17,7 +17,7 @@ describe('offline queue and reconnection', () => {
     const bob = await member(second.wsUrl, 'queue', 'Bob');
     const events: unknown[] = [];
     bob.on('event', (name, data) => events.push([name, data]));
-    await until(() => alice.pendingChat.length === 0 && alice.status.state === 'open', 'Alice\'s queue delivered', 10_000, alice);
+    await until(() => alice.pendingChat.length === 0 && alice.status.state === 'open', "Alice's queue delivered", 10_000, alice);
     await until(() => bob.chat.length === 3, 'three messages at Bob', 5_000, bob);
     expect(bob.chat.map((m) => [m.seq, m.id, m.text])).toEqual([
       [1, ids[0], 'one'],

@@ -48,7 +48,7 @@ describe('SDK refusals that retrying cannot fix', () => {
     expect(reader.chat).toEqual([]);
   });
 
-  it('undoes local edits without edit rights, so the document equals the server\'s', async () => {
+  it("undoes local edits without edit rights, so the document equals the server's", async () => {
     const server = await startServer({ auth: 'jwt', jwtSecret: SECRET });
     const writerToken = await new SignJWT({ name: 'Writer', rooms: { '*': 'write' } })
       .setProtectedHeader({ alg: 'HS256' })
@@ -68,7 +68,7 @@ describe('SDK refusals that retrying cannot fix', () => {
     expect(reader.diverged).toBe(false);
     // Later edits of the writer still land at the reader: the two documents stay the same.
     writer.doc.getText('t').insert(0, 'more ');
-    await until(() => reader.doc.getText('t').toString() === 'more server text', 'the writer\'s edit at the reader', 5_000);
+    await until(() => reader.doc.getText('t').toString() === 'more server text', "the writer's edit at the reader", 5_000);
     expect(server.registry.get('guide')!.doc.getText('t').toString()).toBe('more server text');
 
     // A deletion of the writer's text cannot be undone in Yjs: the handle says so.
@@ -77,7 +77,7 @@ describe('SDK refusals that retrying cannot fix', () => {
     expect(server.registry.get('guide')!.doc.getText('t').toString()).toBe('more server text');
   });
 
-  it('takes the server\'s word for a seq: replaces a different entry held there, drops entries the server no longer has', async () => {
+  it("takes the server's word for a seq: replaces a different entry held there, drops entries the server no longer has", async () => {
     const server = await startServer();
     const { WebSocket: Tracked, sockets } = trackedWebSocket();
     const alice = client(server.wsUrl, 'seqs', { name: 'Alice', WebSocket: Tracked });
@@ -91,7 +91,7 @@ describe('SDK refusals that retrying cannot fix', () => {
     expect(alice.chat.map((m) => m.text)).toEqual(['first', 'forged 2']);
     const bob = await member(server.wsUrl, 'seqs', 'Bob');
     bob.sendChat('the real second');
-    await until(() => alice.chat[1]?.text === 'the real second', 'the server\'s entry at seq 2', 5_000, alice);
+    await until(() => alice.chat[1]?.text === 'the real second', "the server's entry at seq 2", 5_000, alice);
 
     sockets.at(-1)!.emit('message', Buffer.from(JSON.stringify(forged(7, 'lost-7'))), false);
     expect(alice.chat.map((m) => m.seq)).toEqual([1, 2, 7]);

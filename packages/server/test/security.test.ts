@@ -102,7 +102,9 @@ describe('JWT authentication', () => {
     const server = await startServer(jwtConfig);
     const writer = await member(server.wsUrl, 'handbook', 'Writer', { token: await token({ rooms: { '*': 'write' } }, { sub: 'w' }) });
     writer.doc.getText('t').insert(0, 'official text');
-    const reader = await member(server.wsUrl, 'handbook', 'Reader', { token: await token({ rooms: { handbook: 'read', '*': 'write' } }, { sub: 'r' }) });
+    const reader = await member(server.wsUrl, 'handbook', 'Reader', {
+      token: await token({ rooms: { handbook: 'read', '*': 'write' } }, { sub: 'r' }),
+    });
     expect(reader.rights).toBe('read');
     await until(() => reader.doc.getText('t').toString() === 'official text', 'the text at the reader');
     const errors: string[] = [];
@@ -188,7 +190,12 @@ describe('JWT authentication', () => {
     ws.send(JSON.stringify({ type: 'auth', token: await token({ rooms: { '*': 'write' } }, { sub: 'mallory' }) }));
     ws.send(JSON.stringify({ type: 'auth', token: 'garbage' }));
     await until(() => received.filter((m) => m.type === 'error').length === 2, 'two errors');
-    expect(received.filter((m) => m.type === 'error').map((m) => m.code).sort()).toEqual(['forbidden', 'unauthorized']);
+    expect(
+      received
+        .filter((m) => m.type === 'error')
+        .map((m) => m.code)
+        .sort(),
+    ).toEqual(['forbidden', 'unauthorized']);
     expect(ws.readyState).toBe(ws.OPEN);
   });
 });
@@ -263,7 +270,11 @@ describe('HTTP hygiene', () => {
 
   it('answers errors with JSON and no stack trace', async () => {
     const server = await startServer();
-    const response = await fetch(`${server.url}/api/documents`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"title":' });
+    const response = await fetch(`${server.url}/api/documents`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"title":',
+    });
     const body = await response.text();
     expect(response.status).toBe(400);
     expect(JSON.parse(body)).toMatchObject({ statusCode: 400 });

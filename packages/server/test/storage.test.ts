@@ -44,18 +44,24 @@ describe('SQLite storage', () => {
     doc.on('update', (u: Uint8Array) => updates.push(u));
     doc.getText('t').insert(0, 'hello');
     doc.getText('t').insert(5, ' world');
-    await storage.write(new Map([
-      ['a', writes({ updates, chat: [chat(1), chat(2), chat(3)], activity: [activity(1)] })],
-      ['b', writes({ chat: [chat(1)] })],
-    ]));
+    await storage.write(
+      new Map([
+        ['a', writes({ updates, chat: [chat(1), chat(2), chat(3)], activity: [activity(1)] })],
+        ['b', writes({ chat: [chat(1)] })],
+      ]),
+    );
     const a = await storage.loadRoom('a', { tail: 2, dedupeWindow: 10 });
     expect(docFrom(a.updates).getText('t').toString()).toBe('hello world');
     expect(a.logLength).toBe(2);
     expect(a.chat.map((m) => m.seq)).toEqual([2, 3]);
-    expect(a.recentChatIds).toEqual([{ id: 'id-1', seq: 1 }, { id: 'id-2', seq: 2 }, { id: 'id-3', seq: 3 }]);
+    expect(a.recentChatIds).toEqual([
+      { id: 'id-1', seq: 1 },
+      { id: 'id-2', seq: 2 },
+      { id: 'id-3', seq: 3 },
+    ]);
     expect([a.chatSeq, a.activitySeq]).toEqual([3, 1]);
     expect((await storage.readChat('a', 1, 10)).map((m) => m.seq)).toEqual([2, 3]);
-    expect((await storage.readActivity('a', 0, 10))).toEqual([activity(1)]);
+    expect(await storage.readActivity('a', 0, 10)).toEqual([activity(1)]);
     expect((await storage.loadRoom('b', { tail: 50, dedupeWindow: 10 })).chat).toEqual([chat(1)]);
     expect(await storage.loadRoom('empty', { tail: 50, dedupeWindow: 10 })).toMatchObject({ updates: [], chatSeq: 0, activitySeq: 0 });
   });
@@ -86,10 +92,14 @@ describe('SQLite storage', () => {
     const storage = openStorage();
     await storage.write(new Map([['r', writes({ chat: [chat(1)] })]]));
     // seq 1 again violates the primary key, after room "ok" was written in the same transaction.
-    await expect(storage.write(new Map([
-      ['ok', writes({ chat: [chat(1)] })],
-      ['r', writes({ chat: [chat(1)] })],
-    ]))).rejects.toThrow(/UNIQUE/);
+    await expect(
+      storage.write(
+        new Map([
+          ['ok', writes({ chat: [chat(1)] })],
+          ['r', writes({ chat: [chat(1)] })],
+        ]),
+      ),
+    ).rejects.toThrow(/UNIQUE/);
     expect((await storage.loadRoom('ok', { tail: 5, dedupeWindow: 5 })).chat).toEqual([]);
   });
 });
@@ -155,8 +165,7 @@ describe('write-behind batching', () => {
     const storage = openStorage();
     let failing = true;
     const flaky: Storage = Object.assign(Object.create(storage), {
-      write: (batch: ReadonlyMap<string, RoomWrites>) =>
-        failing ? Promise.reject(new Error('disk full')) : storage.write(batch),
+      write: (batch: ReadonlyMap<string, RoomWrites>) => (failing ? Promise.reject(new Error('disk full')) : storage.write(batch)),
     });
     const health: StorageHealth[] = [];
     const committed: number[] = [];

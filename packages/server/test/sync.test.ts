@@ -43,7 +43,7 @@ describe('document sync', () => {
     stock.awareness.setLocalStateField('user', { name: 'Stocky' });
     await until(
       () => [...sdk.awareness.getStates().values()].some((s) => s.user?.name === 'Stocky'),
-      'the stock provider\'s awareness at the SDK client',
+      "the stock provider's awareness at the SDK client",
     );
   });
 

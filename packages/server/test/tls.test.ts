@@ -12,13 +12,33 @@ function selfSigned(): { cert: string; key: string; pem: Buffer } {
   const cert = join(dir, 'cert.pem');
   const key = join(dir, 'key.pem');
   try {
-    execFileSync('openssl', [
-      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-      '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=localhost',
-      '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1',
-    ], { stdio: 'pipe' });
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-keyout',
+        key,
+        '-out',
+        cert,
+        '-days',
+        '1',
+        '-subj',
+        '/CN=localhost',
+        '-addext',
+        'subjectAltName=DNS:localhost,IP:127.0.0.1',
+      ],
+      { stdio: 'pipe' },
+    );
   } catch (error) {
-    throw new Error(`openssl could not make a test certificate (install it: apt-get install openssl): ${(error as Error).message}`);
+    throw new Error(`openssl could not make a test certificate (install it: apt-get install openssl): ${(error as Error).message}`, {
+      cause: error,
+    });
   }
   return { cert, key, pem: readFileSync(cert) };
 }
@@ -65,7 +85,26 @@ describe('token command', () => {
   it('issues a token the server accepts', async () => {
     const secret = 'x'.repeat(40);
     const root = new URL('../../../', import.meta.url);
-    const token = execFileSync(process.execPath, ['--conditions=@tandem/source', '--import', 'tsx', 'packages/server/src/token-cli.ts', '--sub', 'carol', '--name', 'Carol', '--room', 'team-*=comment', '--ttl', '5m', '--secret', secret], { cwd: root, encoding: 'utf8' }).trim();
+    const token = execFileSync(
+      process.execPath,
+      [
+        '--conditions=@tandem/source',
+        '--import',
+        'tsx',
+        'packages/server/src/token-cli.ts',
+        '--sub',
+        'carol',
+        '--name',
+        'Carol',
+        '--room',
+        'team-*=comment',
+        '--ttl',
+        '5m',
+        '--secret',
+        secret,
+      ],
+      { cwd: root, encoding: 'utf8' },
+    ).trim();
     const server = await startServer({ auth: 'jwt', jwtSecret: secret });
     const carol = client(server.wsUrl, 'team-1', { name: 'ignored', token });
     await carol.whenJoined();

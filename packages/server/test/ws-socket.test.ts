@@ -31,8 +31,14 @@ function countWrites(stream: Duplex): () => number {
   const internals = stream as unknown as { _write: (...a: unknown[]) => void; _writev: (...a: unknown[]) => void };
   const write = internals._write.bind(stream);
   const writev = internals._writev.bind(stream);
-  internals._write = (...a) => { writes++; write(...a); };
-  internals._writev = (...a) => { writes++; writev(...a); };
+  internals._write = (...a) => {
+    writes++;
+    write(...a);
+  };
+  internals._writev = (...a) => {
+    writes++;
+    writev(...a);
+  };
   return () => writes;
 }
 
@@ -42,9 +48,7 @@ describe('WsSocket', () => {
     const socket = new WsSocket(server, stream);
     const writes = countWrites(stream);
     const received: string[] = [];
-    const all = new Promise<void>((resolve) =>
-      client.on('message', (data) => received.push(String(data)) === 4 && resolve()),
-    );
+    const all = new Promise<void>((resolve) => client.on('message', (data) => received.push(String(data)) === 4 && resolve()));
     socket.sendText(new TextEncoder().encode('{"type":"a"}'));
     socket.send(new Uint8Array([1, 2, 3]));
     socket.send('plain text');

@@ -6,7 +6,15 @@ export function initials(name: string): string {
 }
 
 /** A round badge with the initials in the member's color; the full name is its accessible name. */
-export function Avatar({ member, decorative = false, you = false }: { member: { name: string; color: string }; decorative?: boolean; you?: boolean }) {
+export function Avatar({
+  member,
+  decorative = false,
+  you = false,
+}: {
+  member: { name: string; color: string };
+  decorative?: boolean;
+  you?: boolean;
+}) {
   const label = you ? `${member.name} (you)` : member.name;
   return (
     <span

@@ -32,7 +32,9 @@ function describe(status: Status, storage: StorageStatus, online: boolean, now: 
   if (!online || status.state === 'closed') return { text: 'Offline', tone: 'offline' };
   switch (status.state) {
     case 'open':
-      return storage.state === 'ok' ? { text: 'Connected', tone: 'ok' } : { text: 'Not saved — the server cannot store changes', tone: 'error' };
+      return storage.state === 'ok'
+        ? { text: 'Connected', tone: 'ok' }
+        : { text: 'Not saved — the server cannot store changes', tone: 'error' };
     case 'connecting':
       return status.attempt === 0 ? { text: 'Connecting…', tone: 'wait' } : { text: 'Reconnecting…', tone: 'wait' };
     case 'reconnecting': {

@@ -84,9 +84,28 @@ export function DocumentPage({ room, name, onRename }: { room: string; name: str
           <ConnectionStatus status={snapshot.status} storage={snapshot.storage} />
         </div>
       </header>
-      <main className="doc-main">{handle && <Editor handle={handle} me={snapshot.me} name={name} color={snapshot.me?.color ?? colorForName(name)} editable={snapshot.rights === 'write'} />}</main>
+      <main className="doc-main">
+        {handle && (
+          <Editor
+            handle={handle}
+            me={snapshot.me}
+            name={name}
+            color={snapshot.me?.color ?? colorForName(name)}
+            editable={snapshot.rights === 'write'}
+          />
+        )}
+      </main>
       <aside className="sidebar">
-        {handle && <ChatPanel handle={handle} canWrite={snapshot.rights !== 'read'} me={snapshot.me} chat={snapshot.chat} pending={snapshot.pendingChat} typing={snapshot.typing} />}
+        {handle && (
+          <ChatPanel
+            handle={handle}
+            canWrite={snapshot.rights !== 'read'}
+            me={snapshot.me}
+            chat={snapshot.chat}
+            pending={snapshot.pendingChat}
+            typing={snapshot.typing}
+          />
+        )}
         <ActivityPanel activity={snapshot.activity} />
       </aside>
     </div>

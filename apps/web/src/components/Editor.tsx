@@ -7,7 +7,19 @@ import StarterKit from '@tiptap/starter-kit';
 import { Toolbar } from './Toolbar.js';
 
 /** Rich text bound to the room's Y.Doc; remote carets come from the room's awareness. */
-export function Editor({ handle, me, name, color, editable }: { handle: RoomHandle; me: Member | null; name: string; color: string; editable: boolean }) {
+export function Editor({
+  handle,
+  me,
+  name,
+  color,
+  editable,
+}: {
+  handle: RoomHandle;
+  me: Member | null;
+  name: string;
+  color: string;
+  editable: boolean;
+}) {
   const editor = useEditor(
     {
       extensions: [

@@ -2,7 +2,19 @@ import { useState, type FormEvent, type ReactNode } from 'react';
 import { useEditorState, type Editor } from '@tiptap/react';
 import { Icon } from './icons.js';
 
-function ToolButton({ label, active, disabled, onClick, children }: { label: string; active?: boolean; disabled?: boolean; onClick: () => void; children: ReactNode }) {
+function ToolButton({
+  label,
+  active,
+  disabled,
+  onClick,
+  children,
+}: {
+  label: string;
+  active?: boolean;
+  disabled?: boolean;
+  onClick: () => void;
+  children: ReactNode;
+}) {
   return (
     <button
       type="button"
@@ -45,7 +57,11 @@ export function Toolbar({ editor }: { editor: Editor | null }) {
   const applyLink = (event: FormEvent) => {
     event.preventDefault();
     const url = href.trim();
-    if (url) chain().extendMarkRange('link').setLink({ href: /^[a-z]+:/i.test(url) ? url : `https://${url}` }).run();
+    if (url)
+      chain()
+        .extendMarkRange('link')
+        .setLink({ href: /^[a-z]+:/i.test(url) ? url : `https://${url}` })
+        .run();
     else chain().extendMarkRange('link').unsetLink().run();
     setLinking(false);
   };

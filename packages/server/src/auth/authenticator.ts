@@ -80,7 +80,8 @@ export async function jwtAuthenticator(options: JwtOptions): Promise<Authenticat
   return {
     mode: 'jwt',
     async verify(token) {
-      if (!token) throw new AuthError('a token is required: send it as ?token=, the tandem_token cookie, or a "tandem.auth.<token>" subprotocol');
+      if (!token)
+        throw new AuthError('a token is required: send it as ?token=, the tandem_token cookie, or a "tandem.auth.<token>" subprotocol');
       let payload: unknown;
       try {
         ({ payload } = await jwtVerify(token, verifyKey as Uint8Array, {
@@ -91,7 +92,9 @@ export async function jwtAuthenticator(options: JwtOptions): Promise<Authenticat
         }));
       } catch (error) {
         const code = (error as { code?: string }).code;
-        throw new AuthError(code === 'ERR_JWT_EXPIRED' ? 'the token has expired' : `the token is not valid (${code ?? (error as Error).message})`);
+        throw new AuthError(
+          code === 'ERR_JWT_EXPIRED' ? 'the token has expired' : `the token is not valid (${code ?? (error as Error).message})`,
+        );
       }
       const claims = Claims.safeParse(payload);
       if (!claims.success) throw new AuthError(`the token's claims are not usable: ${z.prettifyError(claims.error).replace(/\n+/g, '; ')}`);

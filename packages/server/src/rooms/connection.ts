@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { CloseCode, errorMessage, type Member, type Rights, type ServerMessage } from '@tandem/protocol';
 import type { Identity } from '../auth/authenticator.js';
-import type { PeerSocket } from '../transport/socket.js';
+import type { PeerSocket } from './peer-socket.js';
 
 /** How long before a token expires the client is asked for a fresh one. */
 const EXPIRY_WARNING_MS = 60_000;
@@ -123,13 +123,21 @@ export class Connection {
       return;
     }
     this.#expiryTimers = [
-      setTimeout(() => {
-        this.sendJson(errorMessage('token_expiring', `The token expires at ${new Date(expiresAt).toISOString()}; send "auth" with a fresh one.`));
-      }, Math.max(0, left - EXPIRY_WARNING_MS)),
-      setTimeout(() => {
-        this.sendJson(errorMessage('token_expired', 'The token expired; reconnect with a fresh one.'));
-        this.close(CloseCode.policyViolation, 'token expired');
-      }, Math.max(0, left)),
+      setTimeout(
+        () => {
+          this.sendJson(
+            errorMessage('token_expiring', `The token expires at ${new Date(expiresAt).toISOString()}; send "auth" with a fresh one.`),
+          );
+        },
+        Math.max(0, left - EXPIRY_WARNING_MS),
+      ),
+      setTimeout(
+        () => {
+          this.sendJson(errorMessage('token_expired', 'The token expired; reconnect with a fresh one.'));
+          this.close(CloseCode.policyViolation, 'token expired');
+        },
+        Math.max(0, left),
+      ),
     ];
   }
 }

@@ -79,7 +79,11 @@ function personKey(conn: Connection, name: string): string {
 function storageMessage(health: StorageHealth): ServerMessage {
   return health.ok
     ? { type: 'storage', state: 'ok', message: 'Changes are being stored again.' }
-    : { type: 'storage', state: 'failing', message: `The server cannot store changes (${health.error}); they are kept in memory and not acknowledged until it can.` };
+    : {
+        type: 'storage',
+        state: 'failing',
+        message: `The server cannot store changes (${health.error}); they are kept in memory and not acknowledged until it can.`,
+      };
 }
 
 /**
@@ -175,9 +179,13 @@ export class Room {
       const stored = await this.#ctx.storage.loadRoom(this.name, { tail: SEQ_LOG_TAIL, dedupeWindow: DEDUPE_WINDOW });
       // Disposed by a shutdown while the load was under way.
       if (this.#state === 'gone') return;
-      Y.transact(this.doc, () => {
-        for (const update of stored.updates) Y.applyUpdate(this.doc, update, LOAD_ORIGIN);
-      }, LOAD_ORIGIN);
+      Y.transact(
+        this.doc,
+        () => {
+          for (const update of stored.updates) Y.applyUpdate(this.doc, update, LOAD_ORIGIN);
+        },
+        LOAD_ORIGIN,
+      );
       this.#logLength = stored.logLength;
       this.#snapshotBytes = stored.updates.reduce((sum, update) => sum + update.byteLength, 0);
       this.#chat = this.#chatLog(stored.chat, stored.chatSeq);
@@ -349,7 +357,9 @@ export class Room {
         if (this.#backlogged(conn)) return;
         const seq = ++this.#eventSeq;
         const event: AppEvent =
-          message.data === undefined ? { seq, from: member, name: message.name } : { seq, from: member, name: message.name, data: message.data };
+          message.data === undefined
+            ? { seq, from: member, name: message.name }
+            : { seq, from: member, name: message.name, data: message.data };
         this.#unstored++;
         this.#ctx.persistence.appendEvent(this.name, event);
         this.#warnUnstored(conn);
@@ -379,7 +389,11 @@ export class Room {
   #backlogged(conn: Connection, ref?: string): boolean {
     if (this.#unstored < MAX_UNSTORED || this.#ctx.persistence.health.ok) return false;
     conn.sendJson(
-      errorMessage('storage_backlog', `Storage is failing and this room already holds ${MAX_UNSTORED} unstored messages; send it again later.`, ref),
+      errorMessage(
+        'storage_backlog',
+        `Storage is failing and this room already holds ${MAX_UNSTORED} unstored messages; send it again later.`,
+        ref,
+      ),
     );
     return true;
   }
@@ -388,7 +402,13 @@ export class Room {
   #warnUnstored(conn: Connection, ref?: string): void {
     const health = this.#ctx.persistence.health;
     if (health.ok) return;
-    conn.sendJson(errorMessage('storage_failed', `Not saved yet: the server cannot store changes (${health.error}). It is kept and sent once storage works again.`, ref));
+    conn.sendJson(
+      errorMessage(
+        'storage_failed',
+        `Not saved yet: the server cannot store changes (${health.error}). It is kept and sent once storage works again.`,
+        ref,
+      ),
+    );
   }
 
   /** A fresh token for a live connection: same user, rights recomputed, expiry moved. */

@@ -2,7 +2,15 @@ import { mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { ActivityEntry, ChatMessage } from '@tandem/protocol';
-import { DEFAULT_RETENTION, type DocumentInfo, type LoadOptions, type Retention, type RoomWrites, type Storage, type StoredRoom } from './storage.js';
+import {
+  DEFAULT_RETENTION,
+  type DocumentInfo,
+  type LoadOptions,
+  type Retention,
+  type RoomWrites,
+  type Storage,
+  type StoredRoom,
+} from './storage.js';
 
 /** How often, at most, the WAL's size is checked after a write. */
 const WAL_CHECK_MS = 1_000;

@@ -57,7 +57,9 @@ const STATUS_TEXT: Record<number, string> = {
 function refuse(socket: Duplex, status: number, reason: string, headers: Record<string, string> = {}): void {
   if (socket.destroyed) return;
   const body = JSON.stringify({ error: reason });
-  const extra = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`).join('');
+  const extra = Object.entries(headers)
+    .map(([name, value]) => `${name}: ${value}\r\n`)
+    .join('');
   socket.end(
     `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Error'}\r\nConnection: close\r\nContent-Type: application/json\r\n` +
       `Content-Length: ${Buffer.byteLength(body)}\r\n${extra}\r\n${body}`,
@@ -76,6 +78,7 @@ export function roomFromPath(url: string | undefined): string | null {
     return null;
   }
   // Control characters would end up in logs and storage keys; slashes in URLs built from names.
+  // eslint-disable-next-line no-control-regex -- matching control characters is the point
   if (name.length > MAX_ROOM_NAME || /[\u0000-\u001f\u007f/]/.test(name)) return null;
   return name;
 }
@@ -181,7 +184,9 @@ export class Gateway {
     // A keep-alive socket that served HTTP requests before its upgrade counts from now on.
     this.#count(socket, ip);
     if (!this.#ipLimits.allowHandshake(ip)) {
-      return refuse(socket, 429, `more than ${config.handshakesPerSecondPerIp} connection attempts a second from this address`, { 'Retry-After': '1' });
+      return refuse(socket, 429, `more than ${config.handshakesPerSecondPerIp} connection attempts a second from this address`, {
+        'Retry-After': '1',
+      });
     }
     const origin = req.headers.origin;
     if (origin !== undefined && !this.#originAllowed(origin, req)) {
@@ -197,7 +202,11 @@ export class Gateway {
       );
     }
     if (named.length < offered.length && !named.includes(SUBPROTOCOL)) {
-      return refuse(socket, 400, `a token in Sec-WebSocket-Protocol needs "${SUBPROTOCOL}" offered beside it; plain Yjs clients can send ?token=`);
+      return refuse(
+        socket,
+        400,
+        `a token in Sec-WebSocket-Protocol needs "${SUBPROTOCOL}" offered beside it; plain Yjs clients can send ?token=`,
+      );
     }
     let identity: Identity;
     try {

@@ -63,7 +63,10 @@ export class Throttle {
       this.#warnedAt = now;
       const { messagesPerSecond, bytesPerSecond } = this.#options;
       this.#conn.sendJson(
-        errorMessage('rate_limited', `Sending faster than ${messagesPerSecond} messages or ${bytesPerSecond} bytes a second: reading from this connection is slowed down.`),
+        errorMessage(
+          'rate_limited',
+          `Sending faster than ${messagesPerSecond} messages or ${bytesPerSecond} bytes a second: reading from this connection is slowed down.`,
+        ),
       );
     }
     if (now - this.#overSince > this.#options.closeAfterMs || this.#queuedBytes > this.#options.maxQueuedBytes) {

@@ -1,6 +1,6 @@
 import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
-import type { PeerSocket } from './socket.js';
+import type { PeerSocket } from '../rooms/peer-socket.js';
 
 /** Sockets that were sent a frame since the current callback began, each corked once. */
 const corked: WsSocket[] = [];
