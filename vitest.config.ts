@@ -7,7 +7,7 @@ export default defineConfig({
   resolve: { conditions: ['@tandem/source', ...defaultClientConditions] },
   ssr: { resolve: { conditions: ['@tandem/source', ...defaultServerConditions] } },
   test: {
-    include: ['packages/*/test/**/*.test.ts', 'e2e/test/**/*.test.ts'],
+    include: ['packages/*/test/**/*.test.ts', 'apps/*/test/**/*.test.ts', 'e2e/test/**/*.test.ts'],
     testTimeout: 30_000,
     hookTimeout: 30_000,
     pool: 'forks',

@@ -4,6 +4,7 @@ export {
   RoomHandle,
   type ConnectOptions,
   type PendingChat,
+  type RoomErrorCode,
   type RoomEvents,
   type RoomSnapshot,
   type Status,
@@ -11,4 +12,4 @@ export {
   type WebSocketLike,
 } from './room.js';
 export { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
-export { describeActivity, type ActivityEntry, type ChatMessage, type JsonValue, type Member } from '@tandem/protocol';
+export { canChat, canEdit, type ActivityEntry, type ChatMessage, type JsonValue, type Member, type Rights } from '@tandem/protocol';

@@ -3,12 +3,14 @@ import {
   encodeAwarenessStates,
   encodeSyncStep1,
   encodeUpdateMessage,
+  CloseCode,
   FATAL_CLOSE_CODES,
   SUBPROTOCOL,
   TOKEN_PROTOCOL_PREFIX,
   type ActivityEntry,
   type ChatMessage,
   type ClientMessage,
+  type ErrorCode,
   type JsonValue,
   type Member,
   type Rights,
@@ -48,7 +50,10 @@ export type Status =
   | { state: 'open' }
   | { state: 'reconnecting'; attempt: number; delayMs: number; retryAt: number; closeCode: number }
   /** `code`: why retrying cannot help, when the handle gave up by itself (for example `token_expired`). */
-  | { state: 'closed'; reason: string; code?: string };
+  | { state: 'closed'; reason: string; code?: ErrorCode };
+
+/** The server's error codes, and two of the SDK's own: a token function failed, a server frame was not JSON. */
+export type RoomErrorCode = ErrorCode | 'token_unavailable' | 'bad_server_message';
 
 /** Whether the server can store what this handle sends (see the `storage` message of the protocol). */
 export type StorageStatus = { state: 'ok' } | { state: 'failing'; message: string };
@@ -84,7 +89,7 @@ export type RoomEvents = {
   activity: (entry: ActivityEntry) => void;
   typing: (typing: readonly Member[]) => void;
   event: (name: string, data: unknown, from: Member) => void;
-  error: (error: { code: string; message: string; ref?: string }) => void;
+  error: (error: { code: RoomErrorCode; message: string; ref?: string }) => void;
   /** Anything in the snapshot changed. */
   change: () => void;
 };
@@ -313,7 +318,7 @@ export class RoomHandle extends ObservableV2<RoomEvents> {
     this.#clearTimers();
     if (typeof window !== 'undefined') window.removeEventListener('online', this.#retryNow);
     this.awareness.setLocalState(null);
-    this.#ws?.close(1000, 'client closed');
+    this.#ws?.close(CloseCode.normal, 'client closed');
     this.#ws = null;
     this.doc.off('update', this.#onDocUpdate);
     this.doc.off('afterTransaction', this.#onTransaction);
@@ -409,7 +414,7 @@ export class RoomHandle extends ObservableV2<RoomEvents> {
   }
 
   /** Stops for good after a refusal that retrying cannot fix. */
-  #giveUp(code: string, reason: string): void {
+  #giveUp(code: ErrorCode, reason: string): void {
     this.#clearTimers();
     this.#setStatus({ state: 'closed', reason, code });
     // Later, so that listeners added right after connect() hear it too.

@@ -1,10 +1,11 @@
 /**
  * The control channel: JSON text frames, spoken only on connections that negotiated the
- * `tandem.v1` subprotocol. Each message type is defined once here as a zod schema; the server
- * validates what clients send and the client validates what the server sends.
+ * `tandem.v1` subprotocol. Each message type is defined once here as a zod schema. The server
+ * validates everything clients send; it builds what it sends from these types, so the SDK parses
+ * server messages without re-validating each one (a test checks them against the schemas).
  */
 import { z } from 'zod';
-import type { ErrorCode } from './codes.js';
+import { ErrorCodes, type ErrorCode } from './codes.js';
 
 /** The WebSocket subprotocol that turns on the control channel. */
 export const SUBPROTOCOL = 'tandem.v1';
@@ -27,6 +28,10 @@ export const LIMITS = {
 /** What a member may do in a room: see (read), also chat (comment), also edit (write). */
 export const Rights = z.enum(['read', 'comment', 'write']);
 export type Rights = z.infer<typeof Rights>;
+/** Whether these rights allow editing the document. */
+export const canEdit = (rights: Rights): boolean => rights === 'write';
+/** Whether these rights allow chat. */
+export const canChat = (rights: Rights): boolean => rights !== 'read';
 
 /** Any JSON value: what app-defined events may carry. */
 export type JsonValue = z.infer<ReturnType<typeof z.json>>;
@@ -148,7 +153,7 @@ export const StorageMessage = z.object({
 });
 export const ErrorMessage = z.object({
   type: z.literal('error'),
-  code: z.string(),
+  code: z.enum(Object.keys(ErrorCodes) as [ErrorCode, ...ErrorCode[]]),
   message: z.string(),
   /** The id of the chat message that was refused, where there is one. */
   ref: z.string().optional(),
@@ -216,18 +221,6 @@ function parseWith<T>(schema: z.ZodType<T>, text: string): ParseResult<T> {
 
 export const parseClientMessage = (text: string): ParseResult<ClientMessage> => parseWith(ClientMessage, text);
 export const parseServerMessage = (text: string): ParseResult<ServerMessage> => parseWith(ServerMessage, text);
-
-/** The sentence a person reads for an activity entry, e.g. "Alice joined". */
-export function describeActivity(entry: ActivityEntry): string {
-  switch (entry.kind) {
-    case 'join':
-      return `${entry.member.name} joined`;
-    case 'leave':
-      return `${entry.member.name} left`;
-    case 'rename':
-      return `${entry.previousName ?? 'Someone'} is now ${entry.member.name}`;
-  }
-}
 
 /** A stable color per display name, so a person keeps their color across sessions. */
 export const MEMBER_COLORS = [

@@ -5,6 +5,7 @@
  */
 import * as decoding from 'lib0/decoding';
 import * as encoding from 'lib0/encoding';
+import { writePermissionDenied } from 'y-protocols/auth';
 import * as awarenessProtocol from 'y-protocols/awareness';
 import * as syncProtocol from 'y-protocols/sync';
 import * as Y from 'yjs';
@@ -40,8 +41,19 @@ export function encodeAwarenessStates(awareness: awarenessProtocol.Awareness, cl
 
 export const QUERY_AWARENESS_MESSAGE: Uint8Array = Uint8Array.of(YMessageType.queryAwareness);
 
+/** The y-protocols "permission denied" auth message: how a plain Yjs client learns an update was refused. */
+export function encodePermissionDenied(reason: string): Uint8Array {
+  const encoder = encoding.createEncoder();
+  encoding.writeVarUint(encoder, YMessageType.auth);
+  writePermissionDenied(encoder, reason);
+  return encoding.toUint8Array(encoder);
+}
+
+/** Why the server refuses a document update (each is also an error code of the control channel). */
+export type RefusalReason = 'read_only' | 'too_large';
+
 /** What to do with a received document update. */
-export type UpdateVerdict = 'apply' | 'skip' | { refused: string };
+export type UpdateVerdict = 'apply' | 'skip' | { refused: RefusalReason };
 
 export interface YMessageTarget {
   doc: Y.Doc;
@@ -68,7 +80,7 @@ export type YMessageResult =
       reply: Uint8Array | null;
       /** The document update that was applied (step 2 and update; not when skipped or refused). */
       update?: Uint8Array;
-      refused?: string;
+      refused?: RefusalReason;
     }
   | { kind: 'awareness' }
   | { kind: 'queryAwareness' }

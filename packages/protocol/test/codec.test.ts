@@ -4,7 +4,6 @@ import * as Y from 'yjs';
 import {
   applyYMessage,
   colorForName,
-  describeActivity,
   encodeSyncStep1,
   encodeUpdateMessage,
   MalformedMessageError,
@@ -94,15 +93,8 @@ describe('control messages', () => {
     expect(parseClientMessage('{"type":"join","name":"  Bob  "}')).toEqual({ ok: true, message: { type: 'join', name: 'Bob' } });
   });
 
-  it('describes activity in words', () => {
-    const member = { id: '1', name: 'Alice', color: '#000000' };
-    expect(describeActivity({ seq: 1, time: 0, kind: 'join', member })).toBe('Alice joined');
-    expect(describeActivity({ seq: 2, time: 0, kind: 'leave', member })).toBe('Alice left');
-    expect(describeActivity({ seq: 3, time: 0, kind: 'rename', member, previousName: 'Al' })).toBe('Al is now Alice');
-  });
-
-  it('gives a name the same color every time', () => {
-    expect(colorForName('Alice')).toBe(colorForName('Alice'));
+  it('gives a name the same color in every session (a pinned hash) and spreads names over the palette', () => {
+    expect(['Alice', 'Bob', 'Carol'].map(colorForName)).toEqual(['#0891b2', '#4f46e5', '#c026d3']);
     expect(new Set(['Alice', 'Bob', 'Carol', 'Dave', 'Erin', 'Frank'].map(colorForName)).size).toBeGreaterThan(3);
   });
 });

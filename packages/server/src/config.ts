@@ -51,7 +51,15 @@ const ConfigSchema = z
     jwtAudience: z.string().min(1).optional(),
 
     /** Comma-separated origins allowed to open WebSockets besides the server's own; `*` allows any. */
-    allowedOrigins: z.string().default('http://localhost:5173,http://127.0.0.1:5173'),
+    allowedOrigins: z
+      .string()
+      .default('http://localhost:5173,http://127.0.0.1:5173')
+      .transform((list) =>
+        list
+          .split(',')
+          .map((origin) => origin.trim().toLowerCase().replace(/\/$/, ''))
+          .filter(Boolean),
+      ),
     maxConnectionsPerIp: int(1, 1_000_000).default(256),
     handshakesPerSecondPerIp: int(1, 1_000_000).default(50),
     maxConnectionsPerRoom: int(1, 1_000_000).default(2_000),

@@ -58,20 +58,7 @@ export async function startTandem(config: Config, options: StartOptions = {}): P
           audience: config.jwtAudience,
         })
       : guestAuthenticator);
-  const registry = new RoomRegistry({
-    authenticator,
-    maxDocumentBytes: config.maxDocumentBytes,
-    maxPendingBytes: config.maxPendingBytes,
-    storage,
-    persistence,
-    bus,
-    log,
-    compactAfterUpdates: config.compactAfterUpdates,
-    fanoutIntervalMs: config.fanoutIntervalMs,
-    idleMs: config.roomIdleMs,
-    leaveGraceMs: config.leaveGraceMs,
-    activityPerMinute: config.activityPerMinute,
-  });
+  const registry = new RoomRegistry({ authenticator, storage, persistence, bus, log, settings: config });
   const tls = config.tlsCert && config.tlsKey ? { cert: readFileSync(config.tlsCert), key: readFileSync(config.tlsKey) } : null;
   const gateway = new Gateway({ registry, log, authenticator, config, secure: tls !== null });
   const app = await createHttpApp({

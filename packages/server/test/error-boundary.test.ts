@@ -8,7 +8,6 @@ describe('the error boundary of asynchronous frame handling', () => {
   it('closes only the connection whose re-authentication throws unexpectedly, and keeps serving the others', async () => {
     // Accepts every handshake; a re-authentication hits a bug (a TypeError, not an AuthError).
     const buggy: Authenticator = {
-      mode: 'guest',
       async verify(token) {
         if (token === 'boom') throw new TypeError('a bug in the authenticator');
         return { userId: null, name: null, grants: GUEST_GRANTS, expiresAt: null };

@@ -1,4 +1,5 @@
-import { describeActivity, type ActivityEntry } from '@tandem/client';
+import type { ActivityEntry } from '@tandem/client';
+import { describeActivity } from '../activity-text.js';
 import { formatTime } from '../time.js';
 
 export function ActivityPanel({ activity }: { activity: readonly ActivityEntry[] }) {

@@ -1,6 +1,6 @@
 import { useEffect, useState, type FormEvent } from 'react';
 import { useRoom, useRoomSnapshot } from '@tandem/client/react';
-import { colorForName, LIMITS } from '@tandem/protocol';
+import { canChat, canEdit, colorForName, LIMITS } from '@tandem/protocol';
 import { getDocument } from '../api.js';
 import { navigate } from '../router.js';
 import { ActivityPanel } from './ActivityPanel.js';
@@ -91,7 +91,7 @@ export function DocumentPage({ room, name, onRename }: { room: string; name: str
             me={snapshot.me}
             name={name}
             color={snapshot.me?.color ?? colorForName(name)}
-            editable={snapshot.rights === 'write'}
+            editable={canEdit(snapshot.rights)}
           />
         )}
       </main>
@@ -99,7 +99,7 @@ export function DocumentPage({ room, name, onRename }: { room: string; name: str
         {handle && (
           <ChatPanel
             handle={handle}
-            canWrite={snapshot.rights !== 'read'}
+            canWrite={canChat(snapshot.rights)}
             me={snapshot.me}
             chat={snapshot.chat}
             pending={snapshot.pendingChat}

@@ -20,7 +20,6 @@ export class AuthError extends Error {
 }
 
 export interface Authenticator {
-  readonly mode: 'guest' | 'jwt';
   /** Resolves with the identity a token proves, or rejects with AuthError saying why not. */
   verify(token: string | null): Promise<Identity>;
 }
@@ -29,7 +28,6 @@ export interface Authenticator {
 const GUEST: Identity = Object.freeze({ userId: null, name: null, grants: GUEST_GRANTS, expiresAt: null });
 
 export const guestAuthenticator: Authenticator = {
-  mode: 'guest',
   async verify() {
     return GUEST;
   },
@@ -78,7 +76,6 @@ export async function jwtAuthenticator(options: JwtOptions): Promise<Authenticat
   }
   const verifyKey = key;
   return {
-    mode: 'jwt',
     async verify(token) {
       if (!token)
         throw new AuthError('a token is required: send it as ?token=, the tandem_token cookie, or a "tandem.auth.<token>" subprotocol');

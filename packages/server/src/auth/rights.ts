@@ -29,6 +29,3 @@ export function rightFor(grants: Grants, room: string): Right | null {
   }
   return best?.right ?? null;
 }
-
-export const canEdit = (right: Right): boolean => right === 'write';
-export const canChat = (right: Right): boolean => right !== 'read';

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Rights } from '@tandem/protocol';
+import { canEdit, type Rights } from '@tandem/protocol';
 import { AuthError, type Authenticator, type Identity } from '../auth/authenticator.js';
 import { rightFor } from '../auth/rights.js';
 import { tokenFromRequest } from '../auth/token.js';
@@ -40,7 +40,7 @@ export function registerDocumentRoutes(app: FastifyInstance, storage: Storage, r
   };
   const allowed = (identity: Identity, name: string, needed: Rights): boolean => {
     const rights = rightFor(identity.grants, name);
-    return rights !== null && (needed === 'read' || rights === 'write');
+    return rights !== null && (needed === 'read' || canEdit(rights));
   };
 
   app.get('/api/documents', async (request, reply) => {

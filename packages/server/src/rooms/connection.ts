@@ -1,51 +1,79 @@
 import { randomBytes } from 'node:crypto';
-import { CloseCode, errorMessage, type Member, type Rights, type ServerMessage } from '@tandem/protocol';
+import { CloseCode, errorMessage, type Rights, type ServerMessage } from '@tandem/protocol';
 import type { Identity } from '../auth/authenticator.js';
+import { Session } from '../auth/session.js';
 import type { PeerSocket } from './peer-socket.js';
 
-/** How long before a token expires the client is asked for a fresh one. */
-const EXPIRY_WARNING_MS = 60_000;
-/** setTimeout fires at once for delays past 2^31 - 1 ms (about 24.8 days). */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 const NONE: readonly number[] = Object.freeze([]);
+/** Frames a connection may have held at once (their bytes are bounded by config too). */
+const MAX_HELD_FRAMES = 1_000;
 
-/** One client connection inside a room. */
+export interface Frame {
+  data: Uint8Array;
+  isBinary: boolean;
+}
+
+export interface ConnectionOptions {
+  socket: PeerSocket;
+  /** The client's address, as the per-address limits count it. */
+  address: string;
+  room: string;
+  identity: Identity;
+  rights: Rights;
+  /** Bytes queued for a client that does not read before it is dropped. */
+  maxBufferedBytes: number;
+}
+
+/**
+ * One client connection inside a room: its socket, its session (identity, rights, token
+ * expiry), the awareness clients it announced, and the frames held while it must wait.
+ */
 export class Connection {
   readonly id = randomBytes(9).toString('base64url');
   readonly socket: PeerSocket;
-  /** The client's address, as the per-address limits count it. */
   readonly address: string;
-  /** False when this member's join was not recorded in the activity history (over the address's rate): nor is its leave. */
-  joinRecorded = true;
+  readonly session: Session;
   /** True when the client negotiated the control channel (tandem.v1). */
   readonly control: boolean;
-  identity: Identity;
-  rights: Rights;
-  member: Member | null = null;
-  /** Sent its `welcome`: from then on it gets the room's broadcasts. */
-  welcomed = false;
-  typing = false;
+  readonly #maxBufferedBytes: number;
   /**
    * Awareness client ids this connection has announced, removed when it leaves: almost always
    * one, so a one-element array (or null) rather than a Set, which costs ten times the memory.
    */
   #awarenessClients: number[] | null = null;
-  /** Frames that arrived while the room was still loading, in order, and their size. */
-  pending: Array<{ data: Uint8Array; isBinary: boolean }> | null = [];
-  pendingBytes = 0;
-  closed = false;
-  #expiryTimers: NodeJS.Timeout[] | null = null;
+  /** Frames held while the room loads or the welcome waits, in order (null: none held). Held from the start. */
+  #held: Frame[] | null = [];
+  #heldBytes = 0;
+  #closed = false;
 
-  readonly #maxBufferedBytes: number;
-
-  constructor(socket: PeerSocket, address: string, identity: Identity, rights: Rights, maxBufferedBytes: number) {
+  constructor({ socket, address, room, identity, rights, maxBufferedBytes }: ConnectionOptions) {
     this.socket = socket;
     this.address = address;
     this.#maxBufferedBytes = maxBufferedBytes;
     this.control = socket.protocol !== '';
-    this.identity = identity;
-    this.rights = rights;
-    this.#armExpiry();
+    this.session = new Session(room, identity, rights, {
+      expiring: (expiresAt) =>
+        this.sendJson(
+          errorMessage('token_expiring', `The token expires at ${new Date(expiresAt).toISOString()}; send "auth" with a fresh one.`),
+        ),
+      expired: () => {
+        this.sendJson(errorMessage('token_expired', 'The token expired; reconnect with a fresh one.'));
+        this.close(CloseCode.policyViolation, 'token expired');
+      },
+    });
+  }
+
+  get identity(): Identity {
+    return this.session.identity;
+  }
+
+  get rights(): Rights {
+    return this.session.rights;
+  }
+
+  /** Closed by either side: nothing more is sent or handled. */
+  get closed(): boolean {
+    return this.#closed;
   }
 
   get awarenessClients(): readonly number[] {
@@ -66,6 +94,33 @@ export class Connection {
     else if (!this.#awarenessClients.includes(id)) this.#awarenessClients.push(id);
   }
 
+  /** Whether frames are being held (see `hold`). */
+  get holding(): boolean {
+    return this.#held !== null;
+  }
+
+  /** From now on frames are held until `release`. */
+  hold(): void {
+    this.#held ??= [];
+  }
+
+  /** Holds a frame; false (holding nothing) when that would pass the frame or `maxBytes` limit. */
+  holdFrame(frame: Frame, maxBytes: number): boolean {
+    const held = (this.#held ??= []);
+    this.#heldBytes += frame.data.byteLength;
+    if (held.length >= MAX_HELD_FRAMES || this.#heldBytes > maxBytes) return false;
+    held.push(frame);
+    return true;
+  }
+
+  /** Stops holding and returns the held frames, oldest first. */
+  release(): Frame[] {
+    const frames = this.#held ?? [];
+    this.#held = null;
+    this.#heldBytes = 0;
+    return frames;
+  }
+
   send(data: Uint8Array | string): void {
     if (this.#writable()) this.socket.send(data);
   }
@@ -80,13 +135,12 @@ export class Connection {
   }
 
   #writable(): boolean {
-    if (this.closed) return false;
+    if (this.#closed) return false;
     // A client that stops reading would make the server hold everything sent to it. It is
     // dropped instead (it would not read a close frame either); on reconnect the sync exchange
     // brings it up to date.
     if (this.socket.bufferedAmount > this.#maxBufferedBytes) {
-      this.closed = true;
-      this.dispose();
+      this.#end();
       this.socket.terminate();
       return false;
     }
@@ -94,50 +148,18 @@ export class Connection {
   }
 
   close(code: number, reason: string): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.dispose();
+    if (this.#closed) return;
+    this.#end();
     this.socket.close(code, reason);
   }
 
-  /** Takes a fresh identity (re-authentication) and restarts the expiry clock. */
-  renew(identity: Identity, rights: Rights): void {
-    this.identity = identity;
-    this.rights = rights;
-    this.#armExpiry();
+  /** The socket closed: stop everything this connection runs. */
+  detach(): void {
+    this.#end();
   }
 
-  dispose(): void {
-    if (this.#expiryTimers) for (const timer of this.#expiryTimers) clearTimeout(timer);
-    this.#expiryTimers = null;
-  }
-
-  /** Warns a minute before the token expires, and closes with 1008 when it does. */
-  #armExpiry(): void {
-    this.dispose();
-    const expiresAt = this.identity.expiresAt;
-    if (expiresAt === null) return;
-    const left = expiresAt - Date.now();
-    if (left - EXPIRY_WARNING_MS > MAX_TIMER_MS) {
-      this.#expiryTimers = [setTimeout(() => this.#armExpiry(), MAX_TIMER_MS)];
-      return;
-    }
-    this.#expiryTimers = [
-      setTimeout(
-        () => {
-          this.sendJson(
-            errorMessage('token_expiring', `The token expires at ${new Date(expiresAt).toISOString()}; send "auth" with a fresh one.`),
-          );
-        },
-        Math.max(0, left - EXPIRY_WARNING_MS),
-      ),
-      setTimeout(
-        () => {
-          this.sendJson(errorMessage('token_expired', 'The token expired; reconnect with a fresh one.'));
-          this.close(CloseCode.policyViolation, 'token expired');
-        },
-        Math.max(0, left),
-      ),
-    ];
+  #end(): void {
+    this.#closed = true;
+    this.session.end();
   }
 }

@@ -1,38 +1,19 @@
-import type { Logger } from 'pino';
-import type { Authenticator } from '../auth/authenticator.js';
-import type { Bus } from '../cluster/bus.js';
-import type { RoomWrites, Storage } from '../storage/storage.js';
-import type { StorageHealth, WriteBehind } from '../storage/write-behind.js';
+import type { RoomWrites } from '../storage/storage.js';
+import type { StorageHealth } from '../storage/write-behind.js';
 import { ActivityLimiter } from './activity-limiter.js';
 import type { Connection } from './connection.js';
-import { Room } from './room.js';
-
-export interface RegistryOptions {
-  authenticator: Authenticator;
-  maxDocumentBytes: number;
-  maxPendingBytes: number;
-  storage: Storage;
-  persistence: WriteBehind;
-  bus: Bus;
-  log: Logger;
-  compactAfterUpdates: number;
-  fanoutIntervalMs: number;
-  idleMs: number;
-  leaveGraceMs: number;
-  /** Activity entries (joins, leaves, renames) one client address may cause per minute. */
-  activityPerMinute: number;
-}
+import { Room, type RoomServices } from './room.js';
 
 /** The rooms in memory, created on first join and dropped once they have unloaded. */
 export class RoomRegistry {
   readonly #rooms = new Map<string, Room>();
-  readonly #options: RegistryOptions;
+  readonly #services: RoomServices;
   readonly #activityLimiter: ActivityLimiter;
   #shuttingDown = false;
 
-  constructor(options: RegistryOptions) {
-    this.#options = options;
-    this.#activityLimiter = new ActivityLimiter(options.activityPerMinute);
+  constructor(services: RoomServices) {
+    this.#services = services;
+    this.#activityLimiter = new ActivityLimiter(services.settings.activityPerMinute);
   }
 
   get size(): number {
@@ -48,7 +29,7 @@ export class RoomRegistry {
     let room = this.#rooms.get(name);
     if (!room) {
       room = new Room(name, {
-        ...this.#options,
+        ...this.#services,
         activityLimiter: this.#activityLimiter,
         isShuttingDown: () => this.#shuttingDown,
         onGone: (gone) => {

@@ -1,4 +1,4 @@
-import type { IncomingMessage } from 'node:http';
+import { STATUS_CODES, type IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { CloseCode, SUBPROTOCOL, TOKEN_PROTOCOL_PREFIX, type Rights } from '@tandem/protocol';
@@ -43,15 +43,6 @@ export interface GatewayOptions {
 
 const ROOM_PATH = /^\/ws\/([^/?#]+)$/;
 const MAX_ROOM_NAME = 128;
-const STATUS_TEXT: Record<number, string> = {
-  400: 'Bad Request',
-  401: 'Unauthorized',
-  403: 'Forbidden',
-  404: 'Not Found',
-  429: 'Too Many Requests',
-  500: 'Internal Server Error',
-  503: 'Service Unavailable',
-};
 
 /** Refuses an upgrade with an HTTP status and a JSON reason, before any WebSocket exists. */
 function refuse(socket: Duplex, status: number, reason: string, headers: Record<string, string> = {}): void {
@@ -61,7 +52,7 @@ function refuse(socket: Duplex, status: number, reason: string, headers: Record<
     .map(([name, value]) => `${name}: ${value}\r\n`)
     .join('');
   socket.end(
-    `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Error'}\r\nConnection: close\r\nContent-Type: application/json\r\n` +
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\nConnection: close\r\nContent-Type: application/json\r\n` +
       `Content-Length: ${Buffer.byteLength(body)}\r\n${extra}\r\n${body}`,
   );
 }
@@ -123,12 +114,7 @@ export class Gateway {
       closeAfterMs: config.rateLimitCloseAfterMs,
       maxQueuedBytes: config.maxPendingBytes,
     };
-    this.#allowedOrigins = new Set(
-      config.allowedOrigins
-        .split(',')
-        .map((origin) => origin.trim().toLowerCase().replace(/\/$/, ''))
-        .filter(Boolean),
-    );
+    this.#allowedOrigins = new Set(config.allowedOrigins);
   }
 
   get connections(): number {
@@ -247,7 +233,14 @@ export class Gateway {
   #accept(ws: WebSocket, socket: Duplex, roomName: string, ip: string, identity: Identity, rights: Rights): void {
     const { registry, log, config } = this.#options;
     this.#heartbeat.track(ws);
-    const conn = new Connection(new WsSocket(ws, socket), ip, identity, rights, config.maxBufferedBytes);
+    const conn = new Connection({
+      socket: new WsSocket(ws, socket),
+      address: ip,
+      room: roomName,
+      identity,
+      rights,
+      maxBufferedBytes: config.maxBufferedBytes,
+    });
     const room = registry.attach(roomName, conn);
     const throttle = new Throttle(ws, conn, this.#throttleOptions, (data, isBinary) => {
       try {

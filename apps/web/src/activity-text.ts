@@ -1,0 +1,13 @@
+import type { ActivityEntry } from '@tandem/client';
+
+/** The sentence a person reads for an activity entry, e.g. "Alice joined". */
+export function describeActivity(entry: ActivityEntry): string {
+  switch (entry.kind) {
+    case 'join':
+      return `${entry.member.name} joined`;
+    case 'leave':
+      return `${entry.member.name} left`;
+    case 'rename':
+      return `${entry.previousName ?? 'Someone'} is now ${entry.member.name}`;
+  }
+}

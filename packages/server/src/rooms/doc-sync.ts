@@ -1,0 +1,222 @@
+import {
+  applyYMessage,
+  canEdit,
+  checkUpdate,
+  CloseCode,
+  encodeAwarenessStates,
+  encodePermissionDenied,
+  encodeSyncStep1,
+  errorMessage,
+  MalformedMessageError,
+  type RefusalReason,
+  type UpdateVerdict,
+  type YMessageTarget,
+} from '@tandem/protocol';
+import type { Logger } from 'pino';
+import { applyAwarenessUpdate, Awareness, removeAwarenessStates } from 'y-protocols/awareness';
+import * as Y from 'yjs';
+import type { Bus, BusChannel, BusMessage } from '../cluster/bus.js';
+import type { StoredRoom } from '../storage/storage.js';
+import type { WriteBehind } from '../storage/write-behind.js';
+import { Connection } from './connection.js';
+import { Fanout } from './fanout.js';
+import type { RoomSettings } from './settings.js';
+
+const LOAD_ORIGIN = Symbol('load');
+const BUS_ORIGIN = Symbol('bus');
+
+export interface DocSyncContext {
+  room: string;
+  persistence: WriteBehind;
+  bus: Bus;
+  log: Logger;
+  settings: Pick<RoomSettings, 'compactAfterUpdates' | 'fanoutIntervalMs' | 'maxDocumentBytes'>;
+}
+
+/**
+ * A room's document and awareness: the Yjs sync exchange with each connection, admission of
+ * updates (rights, size), fan-out, storage of updates and compaction, and the bridge to the
+ * other nodes' copies of the room.
+ */
+export class DocSync {
+  readonly doc = new Y.Doc();
+  readonly awareness = new Awareness(this.doc);
+  readonly #ctx: DocSyncContext;
+  readonly #fanout: Fanout;
+  #bus: BusChannel | null = null;
+  #logLength = 0;
+  /** Size of the last snapshot (or of everything loaded). */
+  #snapshotBytes = 0;
+  /** Bytes appended to the update log since then. */
+  #logBytes = 0;
+  /** The whole document as one update, kept until the next change: fresh joiners and snapshots share it. */
+  #wholeState: Uint8Array | null = null;
+  /** Reused for every binary frame (each is handled synchronously), so none allocates one. */
+  readonly #target: YMessageTarget & { origin: Connection | null };
+
+  constructor(connections: ReadonlySet<Connection>, ctx: DocSyncContext) {
+    this.#ctx = ctx;
+    this.#target = {
+      doc: this.doc,
+      awareness: this.awareness,
+      origin: null,
+      stateAsUpdate: this.#stateAsUpdate,
+      admitUpdate: (update) => this.#admitUpdate(this.#target.origin!, update),
+    };
+    this.#fanout = new Fanout(connections, this.awareness, ctx.settings.fanoutIntervalMs, {
+      afterUpdate: (update, origin) => this.#afterUpdate(update, origin),
+      afterAwareness: (update, origin) => this.#afterAwareness(update, origin),
+    });
+    // Presence is owned by clients; the server holds no awareness state of its own.
+    this.awareness.setLocalState(null);
+    // Cheap, unlike an 'update' listener: Yjs encodes nothing for it.
+    this.doc.on('afterTransaction', () => (this.#wholeState = null));
+  }
+
+  /** Applies the stored document. */
+  load(stored: StoredRoom): void {
+    Y.transact(
+      this.doc,
+      () => {
+        for (const update of stored.updates) Y.applyUpdate(this.doc, update, LOAD_ORIGIN);
+      },
+      LOAD_ORIGIN,
+    );
+    this.#logLength = stored.logLength;
+    this.#snapshotBytes = stored.updates.reduce((sum, update) => sum + update.byteLength, 0);
+  }
+
+  /** Starts relaying: awareness changes and the other nodes' updates. */
+  start(): void {
+    // No doc 'update' listener on purpose: with one, Yjs re-encodes every transaction (quadratic
+    // on long runs of typing). The fan-out sends the bytes that arrived, once validated and applied.
+    this.awareness.on('update', this.#onAwareness);
+    this.#bus = this.#ctx.bus.join(this.#ctx.room, this.#onBus);
+  }
+
+  /** Opens the sync exchange with a connection: sync step 1 and everyone's presence. */
+  greet(conn: Connection): void {
+    conn.send(encodeSyncStep1(this.doc));
+    const states = this.awareness.getStates();
+    if (states.size > 0) conn.send(encodeAwarenessStates(this.awareness, [...states.keys()]));
+  }
+
+  /** Handles one binary (Yjs) frame. */
+  receive(conn: Connection, frame: Uint8Array): void {
+    this.#target.origin = conn;
+    try {
+      const result = applyYMessage(frame, this.#target);
+      if (result.kind === 'sync') {
+        if (result.refused) this.#refuseUpdate(conn, result.refused);
+        else if (result.reply) conn.send(result.reply);
+        else if (result.update) this.#fanout.update(result.update, conn);
+      } else if (result.kind === 'queryAwareness') {
+        conn.send(encodeAwarenessStates(this.awareness, [...this.awareness.getStates().keys()]));
+      }
+    } catch (error) {
+      if (!(error instanceof MalformedMessageError)) throw error;
+      this.#ctx.log.info({ room: this.#ctx.room, conn: conn.id, reason: error.message }, 'malformed binary frame');
+      conn.close(CloseCode.invalidPayload, error.message.slice(0, 120));
+    } finally {
+      this.#target.origin = null;
+    }
+  }
+
+  /** A connection left: its presence goes with it. */
+  forget(conn: Connection): void {
+    if (conn.awarenessClients.length > 0) removeAwarenessStates(this.awareness, [...conn.awarenessClients], null);
+  }
+
+  /** Sends what the fan-out holds now. */
+  flush(): void {
+    this.#fanout.flush();
+  }
+
+  /** Queues a compaction of the update log if it holds anything (before the room leaves memory). */
+  compactLog(): void {
+    if (this.#logLength > 0) this.#compact();
+  }
+
+  destroy(): void {
+    this.#bus?.leave();
+    this.#bus = null;
+    this.#fanout.dispose();
+    this.awareness.destroy();
+    this.doc.destroy();
+  }
+
+  /** What the document holds beyond a client's state vector; a fresh client's answer is cached. */
+  readonly #stateAsUpdate = (stateVector: Uint8Array): Uint8Array => {
+    const empty = stateVector.length === 1 && stateVector[0] === 0;
+    return empty ? this.#encodeWholeState() : Y.encodeStateAsUpdate(this.doc, stateVector);
+  };
+
+  #encodeWholeState(): Uint8Array {
+    return (this.#wholeState ??= Y.encodeStateAsUpdate(this.doc));
+  }
+
+  /**
+   * Checks an update before it is applied: well-formed, allowed for this member, within the size
+   * limit. An empty one (a fresh client's sync step 2) is skipped: applying it would still be a
+   * transaction, which drops the cached encoding of the document every joiner shares.
+   */
+  #admitUpdate(conn: Connection, update: Uint8Array): UpdateVerdict {
+    if (checkUpdate(update).empty) return 'skip';
+    if (!canEdit(conn.rights)) return { refused: 'read_only' };
+    // The stored form of the document: exact after a snapshot, an upper bound between.
+    const size = this.#snapshotBytes + this.#logBytes + update.byteLength;
+    if (size > this.#ctx.settings.maxDocumentBytes) return { refused: 'too_large' };
+    return 'apply';
+  }
+
+  #refuseUpdate(conn: Connection, reason: RefusalReason): void {
+    const tooLarge = reason === 'too_large';
+    const text = tooLarge
+      ? `The document would grow past ${this.#ctx.settings.maxDocumentBytes} bytes; the update was not applied.`
+      : 'You may not edit this document; the update was not applied.';
+    // Plain Yjs clients get the standard y-protocols "permission denied" message.
+    if (conn.control) conn.sendJson(errorMessage(reason, text));
+    else conn.send(encodePermissionDenied(text));
+    // Later updates from this client build on the refused one: have it resync from scratch.
+    if (tooLarge) conn.close(CloseCode.messageTooBig, 'document size limit reached');
+  }
+
+  readonly #onAwareness = (change: { added: number[]; updated: number[]; removed: number[] }, origin: unknown): void => {
+    if (origin instanceof Connection) origin.trackAwareness(change);
+    this.#fanout.awarenessChange(change.added.concat(change.updated, change.removed), origin);
+  };
+
+  /** After the fan-out sent a (merged) update: store it and pass it to the other nodes. */
+  readonly #afterUpdate = (update: Uint8Array, soleOrigin: unknown): void => {
+    this.#ctx.persistence.appendUpdate(this.#ctx.room, update);
+    this.#logBytes += update.byteLength;
+    // Encoding a snapshot costs in proportion to the whole document, so it waits until the log
+    // also holds half a snapshot's worth of bytes: compaction then costs O(1) per byte written.
+    if (++this.#logLength >= this.#ctx.settings.compactAfterUpdates && this.#logBytes * 2 >= this.#snapshotBytes) this.#compact();
+    if (soleOrigin !== BUS_ORIGIN) this.#bus?.publish({ kind: 'update', payload: update });
+  };
+
+  readonly #afterAwareness = (update: Uint8Array, soleOrigin: unknown): void => {
+    if (soleOrigin !== BUS_ORIGIN) this.#bus?.publish({ kind: 'awareness', payload: update });
+  };
+
+  readonly #onBus = (message: BusMessage): void => {
+    if (message.kind === 'update') {
+      Y.applyUpdate(this.doc, message.payload, BUS_ORIGIN);
+      this.#fanout.update(message.payload, BUS_ORIGIN);
+    } else {
+      applyAwarenessUpdate(this.awareness, message.payload, BUS_ORIGIN);
+    }
+  };
+
+  #compact(): void {
+    this.#logLength = 0;
+    this.#ctx.persistence.compact(this.#ctx.room, () => {
+      // Evaluated at flush time: the snapshot covers everything appended until now.
+      const snapshot = this.#encodeWholeState();
+      this.#snapshotBytes = snapshot.byteLength;
+      this.#logBytes = 0;
+      return snapshot;
+    });
+  }
+}

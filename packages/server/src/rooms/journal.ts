@@ -1,0 +1,178 @@
+import {
+  errorMessage,
+  RESUME_PAGE,
+  type ActivityEntry,
+  type AppEvent,
+  type ChatMessage,
+  type JsonValue,
+  type Member,
+} from '@tandem/protocol';
+import type { Logger } from 'pino';
+import type { RoomWrites, Storage, StoredRoom } from '../storage/storage.js';
+import type { WriteBehind } from '../storage/write-behind.js';
+import type { Connection } from './connection.js';
+import { SeqLog } from './seq-log.js';
+
+/** Chat ids remembered per room to drop re-sent messages. */
+export const DEDUPE_WINDOW = 10_000;
+/**
+ * Chat messages and events a room may hold waiting for storage while it fails; past that they
+ * are refused (storage_backlog) rather than held in memory without bound.
+ */
+const MAX_UNSTORED = 1_000;
+
+export interface JournalContext {
+  room: string;
+  storage: Storage;
+  persistence: WriteBehind;
+  log: Logger;
+  /** Runs a frame's asynchronous work inside the room's error boundary. */
+  guard(conn: Connection, what: string, work: Promise<void>): void;
+}
+
+/** What the room does with entries once storage has committed them, in this order. */
+export interface CommittedSinks {
+  activity(entry: ActivityEntry): void;
+  chat(message: ChatMessage): void;
+  event(event: AppEvent): void;
+}
+
+/**
+ * A room's sequenced history: chat, activity and app events. Entries get their seq when queued
+ * for storage and are shown to members only once committed (`committed`), so an acknowledged
+ * entry survives a crash and no seq is ever given to two entries. Chat is de-duplicated by the
+ * client's id, so a re-send after a lost acknowledgement is stored once.
+ */
+export class Journal {
+  readonly #ctx: JournalContext;
+  #chat: SeqLog<ChatMessage>;
+  #activity: SeqLog<ActivityEntry>;
+  #eventSeq = 0;
+  /** Chat messages and events queued for storage and not yet committed. */
+  #unstored = 0;
+  /** Chat id → seq, for chat committed or queued. */
+  readonly #chatIds = new Map<string, number>();
+  /** Connections that re-sent a chat message still being stored: confirmed to them once it is, by seq. */
+  readonly #awaitingReplay = new Map<number, Connection[]>();
+
+  constructor(ctx: JournalContext) {
+    this.#ctx = ctx;
+    this.#chat = this.#chatLog([], 0);
+    this.#activity = this.#activityLog([], 0);
+  }
+
+  #chatLog(tail: ChatMessage[], newestSeq: number): SeqLog<ChatMessage> {
+    return new SeqLog(tail, newestSeq, (afterSeq, limit) => this.#ctx.storage.readChat(this.#ctx.room, afterSeq, limit));
+  }
+
+  #activityLog(tail: ActivityEntry[], newestSeq: number): SeqLog<ActivityEntry> {
+    return new SeqLog(tail, newestSeq, (afterSeq, limit) => this.#ctx.storage.readActivity(this.#ctx.room, afterSeq, limit));
+  }
+
+  load(stored: StoredRoom): void {
+    this.#chat = this.#chatLog(stored.chat, stored.chatSeq);
+    this.#activity = this.#activityLog(stored.activity, stored.activitySeq);
+    this.#eventSeq = stored.eventSeq;
+    for (const { id, seq } of stored.recentChatIds) this.#chatIds.set(id, seq);
+  }
+
+  /** The newest committed entries and seqs, for a welcome. */
+  history(count: number): { chat: ChatMessage[]; activity: ActivityEntry[]; chatSeq: number; activitySeq: number } {
+    return {
+      chat: this.#chat.recent(count),
+      activity: this.#activity.recent(count),
+      chatSeq: this.#chat.committedSeq,
+      activitySeq: this.#activity.committedSeq,
+    };
+  }
+
+  /** Queues an activity entry; returns its seq. */
+  record(kind: ActivityEntry['kind'], member: Member, previousName?: string): number {
+    const entry: ActivityEntry = { seq: this.#activity.nextSeq(), time: Date.now(), kind, member };
+    if (previousName !== undefined) entry.previousName = previousName;
+    this.#ctx.persistence.appendActivity(this.#ctx.room, entry);
+    return entry.seq;
+  }
+
+  /** Queues a chat message; it is broadcast, and so acknowledged, once committed. */
+  chat(conn: Connection, author: Member, id: string, text: string): void {
+    if (this.#backlogged(conn, id)) return;
+    const knownSeq = this.#chatIds.get(id);
+    if (knownSeq !== undefined) {
+      // A re-send (the client did not see its acknowledgement): confirmed to the sender only, once stored.
+      if (knownSeq <= this.#chat.committedSeq) this.#ctx.guard(conn, 'confirming a re-sent chat message', this.#replay(conn, knownSeq));
+      else this.#awaitingReplay.set(knownSeq, [...(this.#awaitingReplay.get(knownSeq) ?? []), conn]);
+      return;
+    }
+    const message: ChatMessage = { seq: this.#chat.nextSeq(), id, author, text, time: Date.now() };
+    this.#chatIds.set(id, message.seq);
+    if (this.#chatIds.size > DEDUPE_WINDOW) this.#chatIds.delete(this.#chatIds.keys().next().value as string);
+    this.#unstored++;
+    this.#ctx.persistence.appendChat(this.#ctx.room, message);
+    this.#warnUnstored(conn, id);
+  }
+
+  /** Queues an app event; it is relayed to the others once committed. */
+  event(conn: Connection, from: Member, name: string, data: JsonValue | undefined): void {
+    if (this.#backlogged(conn)) return;
+    const seq = ++this.#eventSeq;
+    const event: AppEvent = data === undefined ? { seq, from, name } : { seq, from, name, data };
+    this.#unstored++;
+    this.#ctx.persistence.appendEvent(this.#ctx.room, event);
+    this.#warnUnstored(conn);
+  }
+
+  /** Storage committed these writes: the entries join the logs and go to `sinks`, activity first. */
+  committed(writes: RoomWrites, sinks: CommittedSinks): void {
+    this.#unstored -= writes.chat.length + writes.events.length;
+    for (const entry of writes.activity) {
+      this.#activity.committed(entry);
+      sinks.activity(entry);
+    }
+    for (const message of writes.chat) {
+      this.#chat.committed(message);
+      sinks.chat(message);
+      const replays = this.#awaitingReplay.get(message.seq);
+      if (!replays) continue;
+      this.#awaitingReplay.delete(message.seq);
+      for (const conn of replays) conn.sendJson({ type: 'chat', message });
+    }
+    for (const event of writes.events) sinks.event(event);
+  }
+
+  /** Answers `resume`: what came after the client's seqs, a page of each log at most. */
+  async resume(conn: Connection, chatSeq: number, activitySeq: number): Promise<void> {
+    try {
+      const [chat, activity] = await Promise.all([
+        this.#chat.readAfter(chatSeq, RESUME_PAGE),
+        this.#activity.readAfter(activitySeq, RESUME_PAGE),
+      ]);
+      conn.sendJson({ type: 'resumed', chat, activity, complete: chat.length < RESUME_PAGE && activity.length < RESUME_PAGE });
+    } catch (error) {
+      this.#ctx.log.error({ err: error, room: this.#ctx.room }, 'resume failed');
+      conn.sendJson(errorMessage('resume_failed', 'Missed messages could not be read; send "resume" again.'));
+    }
+  }
+
+  /** Confirms a re-sent chat message that is stored: from memory, else from storage. */
+  async #replay(conn: Connection, seq: number): Promise<void> {
+    const [message] = await this.#chat.readAfter(seq - 1, 1);
+    if (message?.seq === seq) conn.sendJson({ type: 'chat', message });
+  }
+
+  /** Refuses a chat message or event while storage fails and this room holds too many unstored. */
+  #backlogged(conn: Connection, ref?: string): boolean {
+    if (this.#unstored < MAX_UNSTORED || this.#ctx.persistence.health.ok) return false;
+    const text = `Storage is failing and this room already holds ${MAX_UNSTORED} unstored messages; send it again later.`;
+    conn.sendJson(errorMessage('storage_backlog', text, ref));
+    return true;
+  }
+
+  /** Tells the sender, while storage fails, why its message is not acknowledged yet (it is kept, and sent once stored). */
+  #warnUnstored(conn: Connection, ref?: string): void {
+    const health = this.#ctx.persistence.health;
+    if (health.ok) return;
+    const text = `Not saved yet: the server cannot store changes (${health.error}). It is kept and sent once storage works again.`;
+    conn.sendJson(errorMessage('storage_failed', text, ref));
+  }
+}
