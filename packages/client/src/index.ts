@@ -1,15 +1,6 @@
-export {
-  connect,
-  roomUrl,
-  RoomHandle,
-  type ConnectOptions,
-  type PendingChat,
-  type RoomErrorCode,
-  type RoomEvents,
-  type RoomSnapshot,
-  type Status,
-  type StorageStatus,
-  type WebSocketLike,
-} from './room.js';
+export { connect, roomUrl, RoomHandle } from './room.js';
+export type { ConnectOptions, RoomEvents, RoomSnapshot, StorageStatus } from './types.js';
+export type { PendingChat } from './chat.js';
+export type { RoomErrorCode, Status, TokenSource, WebSocketLike } from './connection.js';
 export { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
 export { canChat, canEdit, type ActivityEntry, type ChatMessage, type JsonValue, type Member, type Rights } from '@tandem/protocol';

@@ -3,7 +3,8 @@
  * components re-render from its immutable snapshots through useSyncExternalStore.
  */
 import { useEffect, useState, useSyncExternalStore } from 'react';
-import { connect, type ConnectOptions, type RoomHandle, type RoomSnapshot } from './room.js';
+import { connect, type RoomHandle } from './room.js';
+import type { ConnectOptions, RoomSnapshot } from './types.js';
 
 /**
  * Connects to `room` while the component is mounted (and while `room` stays the same), and

@@ -1,0 +1,214 @@
+import { CloseCode, FATAL_CLOSE_CODES, SUBPROTOCOL, TOKEN_PROTOCOL_PREFIX, type ClientMessage, type ErrorCode } from '@tandem/protocol';
+import { backoffDelay, type BackoffOptions } from './backoff.js';
+
+/** The part of the WebSocket constructor the SDK uses: the browser's, or `ws` in Node. */
+export type WebSocketLike = {
+  new (url: string, protocols?: string | string[]): WebSocket;
+};
+
+/** A token, or a function returning one (called for every attempt and when the server asks for a fresh one). */
+export type TokenSource = string | (() => string | Promise<string>);
+
+export type Status =
+  | { state: 'connecting'; attempt: number }
+  | { state: 'open' }
+  | { state: 'reconnecting'; attempt: number; delayMs: number; retryAt: number; closeCode: number }
+  /** `code`: why retrying cannot help, when the handle gave up by itself (for example `token_expired`). */
+  | { state: 'closed'; reason: string; code?: ErrorCode };
+
+/** The server's error codes, and two of the SDK's own: a token function failed, a server frame was not JSON. */
+export type RoomErrorCode = ErrorCode | 'token_unavailable' | 'bad_server_message';
+
+export interface ConnectionHandlers {
+  /** A socket opened: start the sync exchange and join. */
+  open(): void;
+  message(data: ArrayBuffer | string): void;
+  /** The socket closed (not by `close()`); a retry follows unless the status says closed. */
+  lost(): void;
+  status(status: Status): void;
+  error(error: { code: RoomErrorCode; message: string }): void;
+}
+
+export interface ConnectionOptions {
+  url: string;
+  WebSocket: WebSocketLike;
+  backoff: BackoffOptions;
+  token: TokenSource | undefined;
+}
+
+/** When a JWT expires (ms since the epoch), read without verifying it; null if it is not a JWT with `exp`. */
+function tokenExpiry(token: string): number | null {
+  try {
+    const payload = token.split('.')[1];
+    if (!payload) return null;
+    const json = JSON.parse(atob(payload.replace(/-/g, '+').replace(/_/g, '/'))) as { exp?: unknown };
+    return typeof json.exp === 'number' ? json.exp * 1000 : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * One WebSocket at a time to a room, reopened with exponential backoff and full jitter until
+ * `close()`: the socket, the token, the status and the retries. It gives up by itself only when
+ * retrying cannot help (a fixed token that expired, a fatal close code).
+ */
+export class Connection {
+  readonly #options: ConnectionOptions;
+  readonly #handlers: ConnectionHandlers;
+  #ws: WebSocket | null = null;
+  #status: Status = { state: 'connecting', attempt: 0 };
+  #attempt = 0;
+  #retryTimer: ReturnType<typeof setTimeout> | null = null;
+  #stableTimer: ReturnType<typeof setTimeout> | null = null;
+  #closed = false;
+
+  constructor(options: ConnectionOptions, handlers: ConnectionHandlers) {
+    this.#options = options;
+    this.#handlers = handlers;
+    if (typeof window !== 'undefined') window.addEventListener('online', this.#retryNow);
+    this.#open();
+  }
+
+  get status(): Status {
+    return this.#status;
+  }
+
+  get isOpen(): boolean {
+    return this.#ws?.readyState === 1;
+  }
+
+  send(data: Uint8Array | string): void {
+    if (this.#ws?.readyState === 1) this.#ws.send(data);
+  }
+
+  sendJson(message: ClientMessage): void {
+    this.send(JSON.stringify(message));
+  }
+
+  /** Answers the server's "token expiring" with a fresh token, when there is a function to get one. */
+  async renewToken(): Promise<void> {
+    if (typeof this.#options.token !== 'function') return;
+    try {
+      this.sendJson({ type: 'auth', token: await this.#options.token() });
+    } catch (error) {
+      this.#handlers.error({ code: 'token_unavailable', message: `could not renew the token: ${(error as Error).message}` });
+    }
+  }
+
+  /** Closes for good (no more retries). */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#clearTimers();
+    if (typeof window !== 'undefined') window.removeEventListener('online', this.#retryNow);
+    this.#ws?.close(CloseCode.normal, 'client closed');
+    this.#ws = null;
+    this.#setStatus({ state: 'closed', reason: 'closed by the client' });
+  }
+
+  #open(): void {
+    // A fixed token that has expired will be refused on every attempt: say so and stop.
+    const token = this.#options.token;
+    const expiresAt = typeof token === 'string' ? tokenExpiry(token) : null;
+    if (expiresAt !== null && expiresAt <= Date.now()) {
+      const iso = new Date(expiresAt).toISOString();
+      this.#giveUp('token_expired', `the token expired at ${iso}; connect again with a fresh one (or pass a function that returns one)`);
+      return;
+    }
+    this.#setStatus({ state: 'connecting', attempt: this.#attempt });
+    void this.#protocols().then(
+      (protocols) => {
+        if (this.#closed) return;
+        let ws: WebSocket;
+        try {
+          ws = new this.#options.WebSocket(this.#options.url, protocols);
+        } catch (error) {
+          this.#setStatus({ state: 'closed', reason: `cannot connect to ${this.#options.url}: ${(error as Error).message}` });
+          return;
+        }
+        ws.binaryType = 'arraybuffer';
+        this.#ws = ws;
+        ws.onopen = () => this.#onOpen(ws);
+        ws.onmessage = (event: MessageEvent) => {
+          if (ws === this.#ws) this.#handlers.message(event.data as ArrayBuffer | string);
+        };
+        ws.onclose = (event: CloseEvent) => this.#onClose(ws, event.code, event.reason);
+        // An error is always followed by a close event, which does the work.
+        ws.onerror = () => {};
+      },
+      (error: unknown) => {
+        this.#handlers.error({ code: 'token_unavailable', message: `could not get a token: ${(error as Error).message}` });
+        this.#scheduleRetry(1006);
+      },
+    );
+  }
+
+  /** The subprotocol list: tandem.v1, and the token when there is one. */
+  async #protocols(): Promise<string[]> {
+    const source = this.#options.token;
+    const token = typeof source === 'function' ? await source() : source;
+    return token ? [SUBPROTOCOL, TOKEN_PROTOCOL_PREFIX + token] : [SUBPROTOCOL];
+  }
+
+  #onOpen(ws: WebSocket): void {
+    if (ws !== this.#ws) return;
+    this.#setStatus({ state: 'open' });
+    this.#stableTimer = setTimeout(() => {
+      this.#attempt = 0;
+    }, this.#options.backoff.stableMs);
+    this.#handlers.open();
+  }
+
+  #onClose(ws: WebSocket, code: number, reason: string): void {
+    if (ws !== this.#ws) return;
+    this.#ws = null;
+    if (this.#stableTimer) clearTimeout(this.#stableTimer);
+    this.#stableTimer = null;
+    this.#handlers.lost();
+    if (this.#closed) return;
+    if (FATAL_CLOSE_CODES.has(code)) {
+      this.#setStatus({ state: 'closed', reason: `server closed the connection (${code}${reason ? `: ${reason}` : ''})` });
+      return;
+    }
+    this.#scheduleRetry(code);
+  }
+
+  /** Stops for good after a refusal that retrying cannot fix. */
+  #giveUp(code: ErrorCode, reason: string): void {
+    this.#closed = true;
+    this.#clearTimers();
+    this.#setStatus({ state: 'closed', reason, code });
+    // Later, so that listeners added right after connect() hear it too.
+    queueMicrotask(() => this.#handlers.error({ code, message: reason }));
+  }
+
+  #scheduleRetry(closeCode: number): void {
+    const delayMs = backoffDelay(this.#attempt, this.#options.backoff);
+    this.#attempt++;
+    this.#setStatus({ state: 'reconnecting', attempt: this.#attempt, delayMs, retryAt: Date.now() + delayMs, closeCode });
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = null;
+      this.#open();
+    }, delayMs);
+  }
+
+  /** The browser says the network is back: skip the rest of the wait. */
+  readonly #retryNow = (): void => {
+    if (!this.#retryTimer) return;
+    clearTimeout(this.#retryTimer);
+    this.#retryTimer = null;
+    this.#open();
+  };
+
+  #setStatus(status: Status): void {
+    this.#status = status;
+    this.#handlers.status(status);
+  }
+
+  #clearTimers(): void {
+    if (this.#retryTimer) clearTimeout(this.#retryTimer);
+    if (this.#stableTimer) clearTimeout(this.#stableTimer);
+    this.#retryTimer = this.#stableTimer = null;
+  }
+}
