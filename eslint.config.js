@@ -6,12 +6,58 @@ import reactHooks from 'eslint-plugin-react-hooks';
 import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
-/** Forbids imports matching `patterns` in `files`, saying which way the layers point. */
-function layer(files, patterns, message) {
-  return { files, rules: { 'no-restricted-imports': ['error', { patterns: [{ group: patterns, message }] }] } };
+/**
+ * Forbids imports matching any of `rules`' patterns in `files` (each with its reason). One entry
+ * per file set: a later `no-restricted-imports` for the same file would replace, not add to, an
+ * earlier one, so the file sets below do not overlap.
+ */
+function layer(files, rules, ignores = []) {
+  const patterns = rules.map(([group, message]) => ({ group, message }));
+  return { files, ignores, rules: { 'no-restricted-imports': ['error', { patterns }] } };
 }
 
 const server = 'packages/server/src';
+
+function serverLayers() {
+  const packages = [['@tandem/client', '@tandem/client/*', '@tandem/web'], 'the server depends on the protocol only'];
+  const ws = [['ws'], 'only transport/ws-socket.ts knows ws: use the PeerSocket port'];
+  const top = ['../server.js', '../main.js'];
+  return [
+    layer([`${server}/*.ts`], [packages, ws]),
+    layer([`${server}/http/**`], [packages, ws]),
+    layer(
+      [`${server}/transport/**`],
+      [packages, ws, [['../http/*', ...top], 'transport may not import the HTTP layer or the server']],
+      [`${server}/transport/ws-socket.ts`],
+    ),
+    layer(
+      [`${server}/transport/ws-socket.ts`],
+      [packages, [['../http/*', ...top], 'transport may not import the HTTP layer or the server']],
+    ),
+    layer(
+      [`${server}/rooms/**`],
+      [
+        packages,
+        ws,
+        [
+          ['../transport/*', '../http/*', ...top],
+          'rooms may not import the transport or HTTP layers above them; put the port they need in rooms/',
+        ],
+      ],
+    ),
+    layer(
+      [`${server}/storage/**`, `${server}/cluster/**`, `${server}/auth/**`, `${server}/lib/**`],
+      [
+        packages,
+        ws,
+        [
+          ['../rooms/*', '../transport/*', '../http/*', ...top],
+          'storage, cluster, auth and lib are the bottom layer: they import nothing above them',
+        ],
+      ],
+    ),
+  ];
+}
 
 export default tseslint.config(
   { ignores: ['**/dist/**', '**/node_modules/**', 'bench/results/**', 'e2e/artifacts/**'] },
@@ -37,26 +83,19 @@ export default tseslint.config(
     rules: { 'react-hooks/rules-of-hooks': 'error', 'react-hooks/exhaustive-deps': 'error' },
   },
 
-  // Packages: web → client → protocol ← server.
+  // Packages: web → client → protocol ← server. Inside the server: (http, transport) → rooms →
+  // (storage, cluster, auth, lib); nothing points back up, and only transport/ws-socket.ts knows `ws`.
   layer(
     ['packages/protocol/src/**'],
-    ['@tandem/client', '@tandem/client/*', '@tandem/server', '@tandem/server/*', '@tandem/web'],
-    'the protocol imports no other Tandem package',
+    [
+      [
+        ['@tandem/client', '@tandem/client/*', '@tandem/server', '@tandem/server/*', '@tandem/web'],
+        'the protocol imports no other Tandem package',
+      ],
+    ],
   ),
-  layer(['packages/client/src/**'], ['@tandem/server', '@tandem/server/*', '@tandem/web'], 'the SDK depends on the protocol only'),
-  layer([`${server}/**`], ['@tandem/client', '@tandem/client/*', '@tandem/web'], 'the server depends on the protocol only'),
-  layer(['apps/web/src/**'], ['@tandem/server', '@tandem/server/*'], 'the web app talks to the server over HTTP and WebSocket only'),
-  // Inside the server: (http, transport) → rooms → (storage, cluster, auth, lib); nothing points back up.
-  layer(
-    [`${server}/rooms/**`],
-    ['../transport/*', '../http/*', '../server.js', '../main.js'],
-    'rooms may not import the transport or HTTP layers above them; put the port they need in rooms/',
-  ),
-  layer(
-    [`${server}/storage/**`, `${server}/cluster/**`, `${server}/auth/**`, `${server}/lib/**`],
-    ['../rooms/*', '../transport/*', '../http/*', '../server.js', '../main.js'],
-    'storage, cluster, auth and lib are the bottom layer: they import nothing above them',
-  ),
-  layer([`${server}/transport/**`], ['../http/*', '../server.js', '../main.js'], 'transport may not import the HTTP layer or the server'),
+  layer(['packages/client/src/**'], [[['@tandem/server', '@tandem/server/*', '@tandem/web'], 'the SDK depends on the protocol only']]),
+  layer(['apps/web/src/**'], [[['@tandem/server', '@tandem/server/*'], 'the web app talks to the server over HTTP and WebSocket only']]),
+  ...serverLayers(),
   prettier,
 );

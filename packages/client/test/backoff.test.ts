@@ -10,8 +10,11 @@ describe('backoff', () => {
     expect(backoffDelay(1_000, options, () => 0.5)).toBe(15_000);
   });
 
-  it('defaults to a 500 ms base and a 30 s cap', () => {
-    expect(DEFAULT_BACKOFF).toMatchObject({ baseMs: 500, capMs: 30_000 });
+  it('with the defaults, never waits longer than the cap however many attempts failed', () => {
+    const ceilings = Array.from({ length: 40 }, (_, attempt) => backoffDelay(attempt, DEFAULT_BACKOFF, () => 0.999999) + 1);
+    expect(ceilings.every((ceiling, i) => i === 0 || ceiling >= ceilings[i - 1]!)).toBe(true);
+    expect(Math.max(...ceilings)).toBe(DEFAULT_BACKOFF.capMs);
+    expect(ceilings[0]).toBe(DEFAULT_BACKOFF.baseMs);
   });
 });
 

@@ -22,7 +22,7 @@ const ConfigSchema = z
     maxPayloadBytes: int(1024, 256 * 1024 * 1024).default(1024 * 1024),
     /**
      * permessage-deflate is off by default: ws compresses a broadcast once per recipient and keeps
-     * zlib state (about 230 KB measured) per connection, while Yjs frames are small and dense.
+     * zlib state per connection, while Yjs frames are small and dense (docs/architecture.md).
      */
     compression: z.stringbool().default(false),
     compressionThreshold: int(0, 256 * 1024 * 1024).default(1024),

@@ -49,7 +49,8 @@ async function pacedRoom(fanoutIntervalMs: number, room: string) {
 
 describe('fan-out', () => {
   it('coalesces a burst into few merged frames, and does not echo a sender its own updates', async () => {
-    const server = await startServer();
+    // The rate limit would pace the last 100 of the 500 over half a second: not under test here.
+    const server = await startServer({ messagesPerSecond: 100_000 });
     const observer = await rawSocket(server.wsUrl, 'burst');
     const received = updateFrames(observer);
     const sender = await rawSocket(server.wsUrl, 'burst');
@@ -67,7 +68,8 @@ describe('fan-out', () => {
     await new Promise((resolve) => setImmediate(resolve));
     // Frames arrive over several socket reads; each read's worth goes out merged.
     expect(received.count).toBeGreaterThan(0);
-    expect(received.count).toBeLessThan(250);
+    // Typically 8 or 9 frames here; one per 20 updates at most is still "few".
+    expect(received.count).toBeLessThanOrEqual(25);
     expect(echoed.count).toBe(0);
   });
 
@@ -93,10 +95,9 @@ describe('fan-out', () => {
     expect(busyFrames).toBeLessThan(20);
     // A lone update after a quiet spell goes out at once, not an interval later.
     await sleep(100);
-    const sent = performance.now();
+    // (That it leaves at the end of its turn, not an interval later, is the Pacer's unit test.)
     sender.key();
     await until(() => received.count === busyFrames + 1, 'the lone update');
-    expect(performance.now() - sent).toBeLessThan(30);
   });
 
   it('stretches the interval of a flooded room, up to four times, and sends fewer frames', async () => {

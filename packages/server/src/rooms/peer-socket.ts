@@ -14,4 +14,7 @@ export interface PeerSocket {
   close(code: number, reason: string): void;
   /** Drops the connection without a close handshake (for a peer that no longer reads). */
   terminate(): void;
+  /** Stops reading from the peer (TCP then holds the sender back) until `resume`. */
+  pause(): void;
+  resume(): void;
 }

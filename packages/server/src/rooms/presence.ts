@@ -14,8 +14,8 @@ export function presenceIntervalMs(connections: number): number {
 
 /**
  * During a join storm (flushes that waited for the interval and still carried 2 or more joins,
- * leaves or renames) the interval stretches up to 4×, to at most 2 s: 10,000 clients joining 100
- * rooms of 100 sent each member 20 roster frames, most of the server's work (see Stretch).
+ * leaves or renames) the interval stretches up to 4×, to at most 2 s: roster frames to every
+ * member are most of a reconnecting room's cost (see Stretch; measured in docs/architecture.md).
  */
 const MAX_STRETCH = 4;
 const BUSY_FLUSH = 2;

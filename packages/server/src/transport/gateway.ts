@@ -3,17 +3,15 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { CloseCode, SUBPROTOCOL, TOKEN_PROTOCOL_PREFIX, type Rights } from '@tandem/protocol';
 import type { Logger } from 'pino';
-import { WebSocketServer, type WebSocket } from 'ws';
 import { AuthError, type Authenticator, type Identity } from '../auth/authenticator.js';
 import { rightFor } from '../auth/rights.js';
 import { offeredProtocols, tokenFromRequest } from '../auth/token.js';
 import type { Config } from '../config.js';
 import { Connection } from '../rooms/connection.js';
 import type { RoomRegistry } from '../rooms/registry.js';
-import { Heartbeat } from './heartbeat.js';
 import { IpLimits } from './ip-limits.js';
 import { Throttle, type ThrottleOptions } from './throttle.js';
-import { WsSocket } from './ws-socket.js';
+import { WsEndpoint, type WsSocket } from './ws-socket.js';
 
 export type GatewayConfig = Pick<
   Config,
@@ -83,12 +81,11 @@ function destroySocket(this: Duplex): void {
  * The WebSocket edge. Every check that can refuse a client runs here, before a socket exists:
  * path, handshake rate and connections per address, origin, subprotocol, token and rights, room
  * capacity. Refusals are HTTP statuses with a JSON reason. Accepted sockets are rate limited and
- * handed to their rooms. This is the only file that knows about `ws` connections.
+ * handed to their rooms (ws-socket.ts adapts `ws` to them).
  */
 export class Gateway {
   readonly #options: GatewayOptions;
-  readonly #wss: WebSocketServer;
-  readonly #heartbeat: Heartbeat;
+  readonly #endpoint: WsEndpoint;
   readonly #ipLimits: IpLimits;
   readonly #allowedOrigins: ReadonlySet<string>;
   /** Shared by every connection's Throttle. */
@@ -100,13 +97,7 @@ export class Gateway {
   constructor(options: GatewayOptions) {
     this.#options = options;
     const { config } = options;
-    this.#wss = new WebSocketServer({
-      noServer: true,
-      maxPayload: config.maxPayloadBytes,
-      perMessageDeflate: config.compression ? { threshold: config.compressionThreshold } : false,
-      handleProtocols: (offered) => (offered.has(SUBPROTOCOL) ? SUBPROTOCOL : false),
-    });
-    this.#heartbeat = new Heartbeat(this.#wss.clients, config.pingIntervalMs);
+    this.#endpoint = new WsEndpoint(config);
     this.#ipLimits = new IpLimits(config);
     this.#throttleOptions = {
       messagesPerSecond: config.messagesPerSecond,
@@ -118,7 +109,7 @@ export class Gateway {
   }
 
   get connections(): number {
-    return this.#wss.clients.size;
+    return this.#endpoint.size;
   }
 
   /**
@@ -210,7 +201,7 @@ export class Gateway {
       return refuse(socket, 429, `this address has ${config.maxConnectionsPerIp} connections open already`);
     }
     if (socket.destroyed) return;
-    this.#wss.handleUpgrade(req, socket, head, (ws) => {
+    this.#endpoint.upgrade(req, socket, head, (peer) => {
       // From here the WebSocket owns the socket: its close releases the count, and ws handles
       // errors. The handshake's listeners would only hold memory for the life of the connection.
       const handshake = this.#handshakes.get(socket);
@@ -219,7 +210,7 @@ export class Gateway {
         socket.off('close', handshake.onClose);
       }
       socket.off('error', destroySocket);
-      this.#accept(ws, socket, room, ip, identity, rights);
+      this.#accept(peer, room, ip, identity, rights);
     });
   }
 
@@ -230,11 +221,10 @@ export class Gateway {
     return normalized === own;
   }
 
-  #accept(ws: WebSocket, socket: Duplex, roomName: string, ip: string, identity: Identity, rights: Rights): void {
+  #accept(peer: WsSocket, roomName: string, ip: string, identity: Identity, rights: Rights): void {
     const { registry, log, config } = this.#options;
-    this.#heartbeat.track(ws);
     const conn = new Connection({
-      socket: new WsSocket(ws, socket),
+      socket: peer,
       address: ip,
       room: roomName,
       identity,
@@ -242,7 +232,7 @@ export class Gateway {
       maxBufferedBytes: config.maxBufferedBytes,
     });
     const room = registry.attach(roomName, conn);
-    const throttle = new Throttle(ws, conn, this.#throttleOptions, (data, isBinary) => {
+    const throttle = new Throttle(conn, this.#throttleOptions, (data, isBinary) => {
       try {
         room.receive(conn, data, isBinary);
       } catch (error) {
@@ -251,13 +241,15 @@ export class Gateway {
         conn.close(CloseCode.internalError, 'internal error');
       }
     });
-    ws.on('message', (data: Buffer, isBinary: boolean) => throttle.push(data, isBinary));
-    ws.on('close', () => {
-      throttle.stop();
-      this.#ipLimits.release(ip);
-      room.leave(conn);
-    });
-    ws.on('error', (error) => log.debug({ err: error, conn: conn.id }, 'socket error'));
+    peer.listen(
+      (data, isBinary) => throttle.push(data, isBinary),
+      () => {
+        throttle.stop();
+        this.#ipLimits.release(ip);
+        room.leave(conn);
+      },
+      (error) => log.debug({ err: error, conn: conn.id }, 'socket error'),
+    );
   }
 
   /**
@@ -266,22 +258,7 @@ export class Gateway {
    */
   async close(graceMs: number): Promise<void> {
     this.#accepting = false;
-    this.#heartbeat.stop();
     this.#ipLimits.stop();
-    const sockets = [...this.#wss.clients];
-    const closed = sockets.map(
-      (ws) =>
-        new Promise<void>((resolve) => {
-          if (ws.readyState === ws.CLOSED) return resolve();
-          ws.once('close', () => resolve());
-        }),
-    );
-    for (const ws of sockets) ws.close(CloseCode.goingAway, 'server shutting down');
-    const deadline = setTimeout(() => {
-      for (const ws of sockets) ws.terminate();
-    }, graceMs);
-    await Promise.all(closed);
-    clearTimeout(deadline);
-    await new Promise<void>((resolve) => this.#wss.close(() => resolve()));
+    await this.#endpoint.close(graceMs);
   }
 }

@@ -1,5 +1,4 @@
 import { CloseCode, errorMessage } from '@tandem/protocol';
-import type { WebSocket } from 'ws';
 import type { Connection } from '../rooms/connection.js';
 import { TokenBucket } from '../lib/token-bucket.js';
 
@@ -12,7 +11,7 @@ export interface ThrottleOptions {
   maxQueuedBytes: number;
 }
 
-type Deliver = (data: Buffer, isBinary: boolean) => void;
+type Deliver = (data: Uint8Array, isBinary: boolean) => void;
 
 /** The `rate_limited` warning is repeated at most this often. */
 const WARN_EVERY_MS = 5_000;
@@ -20,26 +19,24 @@ const WARN_EVERY_MS = 5_000;
 /**
  * Per-connection rate limit that drops nothing. Frames within the budget are handled at once;
  * a frame over it waits in an ordered queue, and the socket is paused so the sender is held back
- * by TCP (`ws` still emits what it had already read, which is why the queue exists). The client
+ * by TCP (the socket still hands over what it had already read, which is why the queue exists). The client
  * is told once with `rate_limited`; one that stays over its rate for `closeAfterMs` is closed
  * with 1008.
  */
 export class Throttle {
-  readonly #ws: WebSocket;
   readonly #conn: Connection;
   readonly #options: ThrottleOptions;
   readonly #deliver: Deliver;
   readonly #messages: TokenBucket;
   readonly #bytes: TokenBucket;
   /** Frames waiting for the budget, oldest first (null while none ever had to wait). */
-  #queue: Array<{ data: Buffer; isBinary: boolean }> | null = null;
+  #queue: Array<{ data: Uint8Array; isBinary: boolean }> | null = null;
   #queuedBytes = 0;
   #timer: NodeJS.Timeout | null = null;
   #overSince: number | null = null;
   #warnedAt = -Infinity;
 
-  constructor(ws: WebSocket, conn: Connection, options: ThrottleOptions, deliver: Deliver) {
-    this.#ws = ws;
+  constructor(conn: Connection, options: ThrottleOptions, deliver: Deliver) {
     this.#conn = conn;
     this.#options = options;
     this.#deliver = deliver;
@@ -48,7 +45,7 @@ export class Throttle {
   }
 
   /** Handles a received frame now, or queues it until the budget allows. */
-  push(data: Buffer, isBinary: boolean): void {
+  push(data: Uint8Array, isBinary: boolean): void {
     if (this.#conn.closed) return;
     const now = performance.now();
     if (!this.#queue?.length && this.#wait(data.byteLength, now) === 0) {
@@ -73,7 +70,7 @@ export class Throttle {
       this.#close();
       return;
     }
-    this.#ws.pause();
+    this.#conn.socket.pause();
     this.#schedule(now);
   }
 
@@ -110,7 +107,7 @@ export class Throttle {
     }
     this.#overSince = null;
     this.#queue = null;
-    this.#ws.resume();
+    this.#conn.socket.resume();
   }
 
   #close(): void {

@@ -1,6 +1,10 @@
+import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { WebSocket } from 'ws';
+import { CloseCode, SUBPROTOCOL } from '@tandem/protocol';
+import { WebSocketServer, type WebSocket } from 'ws';
 import type { PeerSocket } from '../rooms/peer-socket.js';
+
+/** The one file that knows `ws`: the WebSocket server, its heartbeat, and each socket as a PeerSocket. */
 
 /** Sockets that were sent a frame since the current callback began, each corked once. */
 const corked: WsSocket[] = [];
@@ -70,5 +74,100 @@ export class WsSocket implements PeerSocket {
 
   terminate(): void {
     this.#ws.terminate();
+  }
+
+  pause(): void {
+    this.#ws.pause();
+  }
+
+  resume(): void {
+    this.#ws.resume();
+  }
+
+  /** Calls `onFrame` for every frame received, `onClose` once the socket has closed. */
+  listen(onFrame: (data: Uint8Array, isBinary: boolean) => void, onClose: () => void, onError: (error: Error) => void): void {
+    this.#ws.on('message', onFrame);
+    this.#ws.on('close', onClose);
+    this.#ws.on('error', onError);
+  }
+}
+
+export interface WsEndpointOptions {
+  maxPayloadBytes: number;
+  compression: boolean;
+  compressionThreshold: number;
+  pingIntervalMs: number;
+}
+
+/**
+ * The WebSocket server (no HTTP server of its own: upgrades are handed to it after the
+ * gateway's checks). It pings every socket each interval and terminates one that has not
+ * answered the previous ping by the next, which closes it in its room like any departure.
+ */
+export class WsEndpoint {
+  readonly #wss: WebSocketServer;
+  readonly #answered = new WeakSet<WebSocket>();
+  readonly #heartbeat: NodeJS.Timeout;
+  /** One listener shared by every socket (`this` is the socket that answered). */
+  readonly #onPong: (this: WebSocket) => void;
+
+  constructor(options: WsEndpointOptions) {
+    this.#wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: options.maxPayloadBytes,
+      perMessageDeflate: options.compression ? { threshold: options.compressionThreshold } : false,
+      handleProtocols: (offered) => (offered.has(SUBPROTOCOL) ? SUBPROTOCOL : false),
+    });
+    const answered = this.#answered;
+    this.#onPong = function (this: WebSocket) {
+      answered.add(this);
+    };
+    this.#heartbeat = setInterval(() => this.#beat(), options.pingIntervalMs);
+    this.#heartbeat.unref();
+  }
+
+  /** Open WebSockets. */
+  get size(): number {
+    return this.#wss.clients.size;
+  }
+
+  /** Completes an upgrade the gateway accepted; `accepted` gets the socket once it is open. */
+  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, accepted: (peer: WsSocket) => void): void {
+    this.#wss.handleUpgrade(req, socket, head, (ws) => {
+      this.#answered.add(ws);
+      ws.on('pong', this.#onPong);
+      accepted(new WsSocket(ws, socket));
+    });
+  }
+
+  #beat(): void {
+    for (const ws of this.#wss.clients) {
+      if (!this.#answered.has(ws)) {
+        ws.terminate();
+        continue;
+      }
+      this.#answered.delete(ws);
+      ws.ping();
+    }
+  }
+
+  /** Closes every socket with 1001 and waits for them to go, terminating those that do not answer within `graceMs`. */
+  async close(graceMs: number): Promise<void> {
+    clearInterval(this.#heartbeat);
+    const sockets = [...this.#wss.clients];
+    const closed = sockets.map(
+      (ws) =>
+        new Promise<void>((resolve) => {
+          if (ws.readyState === ws.CLOSED) return resolve();
+          ws.once('close', () => resolve());
+        }),
+    );
+    for (const ws of sockets) ws.close(CloseCode.goingAway, 'server shutting down');
+    const deadline = setTimeout(() => {
+      for (const ws of sockets) ws.terminate();
+    }, graceMs);
+    await Promise.all(closed);
+    clearTimeout(deadline);
+    await new Promise<void>((resolve) => this.#wss.close(() => resolve()));
   }
 }
