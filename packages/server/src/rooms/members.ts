@@ -36,7 +36,7 @@ function personKey(conn: Connection, name: string): string {
   return conn.identity.userId === null ? `guest:${name}` : `user:${conn.identity.userId}`;
 }
 
-export function storageMessage(health: StorageHealth): ServerMessage {
+function storageMessage(health: StorageHealth): ServerMessage {
   return health.ok
     ? { type: 'storage', state: 'ok', message: 'Changes are being stored again.' }
     : {
