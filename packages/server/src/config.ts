@@ -12,6 +12,11 @@ const ConfigSchema = z
     port: int(0, 65535).default(8000),
     host: z.string().min(1).optional(),
     dataDir: z.string().min(1).default('./data'),
+    /** PostgreSQL instead of the embedded SQLite file (postgres://user:password@host:port/database). */
+    databaseUrl: z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
+      .optional(),
     staticDir: z.string().min(1).default(defaultStaticDir),
     pingIntervalMs: int(100, 3_600_000).default(30_000),
     roomIdleMs: int(0, 3_600_000).default(5_000),
@@ -92,6 +97,7 @@ const SOURCES = {
   port: ['port', 'PORT'],
   host: ['host', 'HOST'],
   dataDir: ['data', 'DATA_DIR'],
+  databaseUrl: ['database-url', 'DATABASE_URL'],
   staticDir: ['static', 'STATIC_DIR'],
   pingIntervalMs: ['ping-interval', 'PING_INTERVAL_MS'],
   roomIdleMs: ['room-idle', 'ROOM_IDLE_MS'],

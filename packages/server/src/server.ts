@@ -7,6 +7,7 @@ import type { Config } from './config.js';
 import { createHttpApp } from './http/app.js';
 import { createLogger, type Logger } from './log.js';
 import { RoomRegistry } from './rooms/registry.js';
+import { PostgresStorage } from './storage/postgres.js';
 import { SqliteStorage } from './storage/sqlite.js';
 import type { Storage } from './storage/storage.js';
 import { describeUnsaved, WriteBehind } from './storage/write-behind.js';
@@ -35,11 +36,10 @@ export interface StartOptions {
 /** Starts HTTP and WebSocket on one port and returns once it listens. */
 export async function startTandem(config: Config, options: StartOptions = {}): Promise<TandemServer> {
   const log = options.logger ?? createLogger(config.logLevel);
+  const retention = { keep: config.activityRetention, maxAgeMs: config.activityRetentionDays * 86_400_000 };
   const storage =
     options.storage ??
-    new SqliteStorage(config.dataDir, {
-      retention: { keep: config.activityRetention, maxAgeMs: config.activityRetentionDays * 86_400_000 },
-    });
+    (config.databaseUrl ? await PostgresStorage.open(config.databaseUrl, retention) : new SqliteStorage(config.dataDir, { retention }));
   const bus = options.bus ?? new InProcessBus();
   const persistence = new WriteBehind(storage, {
     intervalMs: config.flushIntervalMs,

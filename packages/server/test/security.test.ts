@@ -305,7 +305,8 @@ describe('document API with authentication', () => {
 
 describe('slow consumers', () => {
   it('drops a client that stops reading once too much is queued for it, and keeps serving the others', async () => {
-    const server = await startServer({ maxBufferedBytes: 256 * 1024, bytesPerSecond: 64 * 1024 * 1024 });
+    // 2 MiB: far less than the 12 MB the sleeper is sent, far more than a reader that keeps up falls behind.
+    const server = await startServer({ maxBufferedBytes: 2 * 1024 * 1024, bytesPerSecond: 64 * 1024 * 1024 });
     const writer = await member(server.wsUrl, 'slow', 'Writer');
     const reader = await member(server.wsUrl, 'slow', 'Reader');
     const sleeper = await rawSocket(server.wsUrl, 'slow');

@@ -1,0 +1,246 @@
+import type { ActivityEntry, AppEvent, ChatMessage } from '@tandem/protocol';
+import pg from 'pg';
+import {
+  DEFAULT_RETENTION,
+  type DocumentInfo,
+  type LoadOptions,
+  type Retention,
+  type RoomWrites,
+  type Storage,
+  type StoredRoom,
+} from './storage.js';
+
+/** Schema changes in order; `tandem_migrations` records which have been applied. */
+const MIGRATIONS = [
+  `CREATE TABLE doc_snapshots (room TEXT PRIMARY KEY, data BYTEA NOT NULL, updated_at BIGINT NOT NULL);
+   CREATE TABLE doc_updates (id BIGSERIAL PRIMARY KEY, room TEXT NOT NULL, data BYTEA NOT NULL);
+   CREATE INDEX doc_updates_room ON doc_updates (room, id);
+   CREATE TABLE chat (room TEXT NOT NULL, seq BIGINT NOT NULL, id TEXT NOT NULL, body JSONB NOT NULL, PRIMARY KEY (room, seq));
+   CREATE TABLE activity (room TEXT NOT NULL, seq BIGINT NOT NULL, time BIGINT NOT NULL, body JSONB NOT NULL, PRIMARY KEY (room, seq));
+   CREATE TABLE events (room TEXT NOT NULL, seq BIGINT NOT NULL, body JSONB NOT NULL, PRIMARY KEY (room, seq));
+   CREATE TABLE documents (name TEXT PRIMARY KEY, title TEXT NOT NULL, created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL);
+   CREATE INDEX documents_updated ON documents (updated_at DESC);`,
+];
+/** Any constant: the advisory lock that makes nodes starting together migrate one at a time. */
+const MIGRATION_LOCK = 7_404_151;
+
+interface DocumentRow {
+  name: string;
+  title: string;
+  created_at: string;
+  updated_at: string;
+}
+
+const toDocument = (row: DocumentRow): DocumentInfo => ({
+  name: row.name,
+  title: row.title,
+  createdAt: Number(row.created_at),
+  updatedAt: Number(row.updated_at),
+});
+
+/**
+ * Storage in PostgreSQL, for more than one node. The same contract as SqliteStorage (one batch,
+ * one transaction; entries in seq order; the newest entry of a log never deleted); the schema is
+ * migrated at start-up, under an advisory lock so that nodes starting at once do it once.
+ */
+export class PostgresStorage implements Storage {
+  readonly #pool: pg.Pool;
+  readonly #retention: Retention;
+
+  private constructor(pool: pg.Pool, retention: Retention) {
+    this.#pool = pool;
+    this.#retention = retention;
+  }
+
+  /** Connects and brings the schema up to date. */
+  static async open(url: string, retention: Retention = DEFAULT_RETENTION): Promise<PostgresStorage> {
+    const pool = new pg.Pool({ connectionString: url, max: 10 });
+    // An idle client's connection error (the server restarted) must not crash the process; the
+    // next query reconnects.
+    pool.on('error', () => {});
+    const storage = new PostgresStorage(pool, retention);
+    try {
+      await storage.#migrate();
+    } catch (error) {
+      await pool.end();
+      throw error;
+    }
+    return storage;
+  }
+
+  async #migrate(): Promise<void> {
+    await this.#transaction(async (client) => {
+      await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
+      await client.query('CREATE TABLE IF NOT EXISTS tandem_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)');
+      const { rows } = await client.query<{ version: number | null }>('SELECT max(version) AS version FROM tandem_migrations');
+      for (let version = rows[0]?.version ?? 0; version < MIGRATIONS.length; version++) {
+        await client.query(MIGRATIONS[version]!);
+        await client.query('INSERT INTO tandem_migrations (version, applied_at) VALUES ($1, $2)', [version + 1, Date.now()]);
+      }
+    });
+  }
+
+  async #transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.#pool.connect();
+    try {
+      await client.query('BEGIN');
+      const result = await work(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => {});
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+
+  async loadRoom(room: string, { tail, dedupeWindow }: LoadOptions): Promise<StoredRoom> {
+    const q = <R extends pg.QueryResultRow>(text: string, values: unknown[]) => this.#pool.query<R>(text, values);
+    const [snapshot, log, chat, activity, chatIds, seqs] = await Promise.all([
+      q<{ data: Buffer }>('SELECT data FROM doc_snapshots WHERE room = $1', [room]),
+      q<{ data: Buffer }>('SELECT data FROM doc_updates WHERE room = $1 ORDER BY id', [room]),
+      q<{ body: ChatMessage }>('SELECT body FROM (SELECT seq, body FROM chat WHERE room = $1 ORDER BY seq DESC LIMIT $2) t ORDER BY seq', [
+        room,
+        tail,
+      ]),
+      q<{ body: ActivityEntry }>(
+        'SELECT body FROM (SELECT seq, body FROM activity WHERE room = $1 ORDER BY seq DESC LIMIT $2) t ORDER BY seq',
+        [room, tail],
+      ),
+      q<{ id: string; seq: string }>(
+        'SELECT id, seq FROM (SELECT seq, id FROM chat WHERE room = $1 ORDER BY seq DESC LIMIT $2) t ORDER BY seq',
+        [room, dedupeWindow],
+      ),
+      q<{ chat: string | null; activity: string | null; events: string | null }>(
+        `SELECT (SELECT max(seq) FROM chat WHERE room = $1) AS chat, (SELECT max(seq) FROM activity WHERE room = $1) AS activity,
+                (SELECT max(seq) FROM events WHERE room = $1) AS events`,
+        [room],
+      ),
+    ]);
+    const updates = log.rows.map((row) => new Uint8Array(row.data));
+    const first = snapshot.rows[0];
+    const newest = seqs.rows[0];
+    return {
+      updates: first ? [new Uint8Array(first.data), ...updates] : updates,
+      logLength: updates.length,
+      chat: chat.rows.map((row) => row.body),
+      activity: activity.rows.map((row) => row.body),
+      recentChatIds: chatIds.rows.map((row) => ({ id: row.id, seq: Number(row.seq) })),
+      chatSeq: Number(newest?.chat ?? 0),
+      activitySeq: Number(newest?.activity ?? 0),
+      eventSeq: Number(newest?.events ?? 0),
+    };
+  }
+
+  async readChat(room: string, afterSeq: number, limit: number): Promise<ChatMessage[]> {
+    const { rows } = await this.#pool.query<{ body: ChatMessage }>(
+      'SELECT body FROM chat WHERE room = $1 AND seq > $2 ORDER BY seq LIMIT $3',
+      [room, afterSeq, limit],
+    );
+    return rows.map((row) => row.body);
+  }
+
+  async readActivity(room: string, afterSeq: number, limit: number): Promise<ActivityEntry[]> {
+    const { rows } = await this.#pool.query<{ body: ActivityEntry }>(
+      'SELECT body FROM activity WHERE room = $1 AND seq > $2 ORDER BY seq LIMIT $3',
+      [room, afterSeq, limit],
+    );
+    return rows.map((row) => row.body);
+  }
+
+  async write(batch: ReadonlyMap<string, RoomWrites>): Promise<void> {
+    await this.#transaction(async (client) => {
+      const now = Date.now();
+      for (const [room, writes] of batch) await this.#writeRoom(client, room, writes, now);
+    });
+  }
+
+  async #writeRoom(client: pg.PoolClient, room: string, writes: RoomWrites, now: number): Promise<void> {
+    if (writes.snapshot || writes.updates.length > 0) {
+      await client.query(
+        `INSERT INTO documents (name, title, created_at, updated_at) VALUES ($1, $1, $2, $2)
+         ON CONFLICT (name) DO UPDATE SET updated_at = excluded.updated_at`,
+        [room, now],
+      );
+    }
+    if (writes.snapshot) {
+      await client.query(
+        `INSERT INTO doc_snapshots (room, data, updated_at) VALUES ($1, $2, $3)
+         ON CONFLICT (room) DO UPDATE SET data = excluded.data, updated_at = excluded.updated_at`,
+        [room, Buffer.from(writes.snapshot), now],
+      );
+      await client.query('DELETE FROM doc_updates WHERE room = $1', [room]);
+    }
+    if (writes.updates.length > 0) {
+      // One statement for the whole batch: unnest keeps the order of the array, and so of the ids.
+      await client.query('INSERT INTO doc_updates (room, data) SELECT $1, unnest($2::bytea[])', [
+        room,
+        writes.updates.map((u) => Buffer.from(u)),
+      ]);
+    }
+    await this.#insertLog(client, 'chat', room, writes.chat, (m) => [m.seq, m.id, JSON.stringify(m)]);
+    await this.#insertLog(client, 'activity', room, writes.activity, (e) => [e.seq, e.time, JSON.stringify(e)]);
+    await this.#insertLog(client, 'events', room, writes.events, (e: AppEvent) => [e.seq, JSON.stringify(e)]);
+    await this.#prune(client, room, writes, now);
+  }
+
+  async #insertLog<T>(
+    client: pg.PoolClient,
+    table: 'chat' | 'activity' | 'events',
+    room: string,
+    entries: T[],
+    columns: (entry: T) => unknown[],
+  ): Promise<void> {
+    if (entries.length === 0) return;
+    const rows = entries.map(columns);
+    const names = { chat: 'seq, id, body', activity: 'seq, time, body', events: 'seq, body' }[table];
+    const types = { chat: ['bigint', 'text', 'jsonb'], activity: ['bigint', 'bigint', 'jsonb'], events: ['bigint', 'jsonb'] }[table];
+    const arrays = types.map((_, column) => rows.map((row) => row[column]));
+    const unnest = types.map((type, i) => `$${i + 2}::${type === 'jsonb' ? 'text' : type}[]`).join(', ');
+    const select = types.map((type, i) => (type === 'jsonb' ? `c${i}::jsonb` : `c${i}`)).join(', ');
+    const aliases = types.map((_, i) => `c${i}`).join(', ');
+    await client.query(`INSERT INTO ${table} (room, ${names}) SELECT $1, ${select} FROM unnest(${unnest}) AS t(${aliases})`, [
+      room,
+      ...arrays,
+    ]);
+  }
+
+  /** Applies the retention policy to the logs this batch appended to (as SqliteStorage does). */
+  async #prune(client: pg.PoolClient, room: string, writes: RoomWrites, now: number): Promise<void> {
+    const { keep, maxAgeMs } = this.#retention;
+    const newestActivity = writes.activity.at(-1)?.seq;
+    if (newestActivity !== undefined) {
+      if (newestActivity > keep) await client.query('DELETE FROM activity WHERE room = $1 AND seq <= $2', [room, newestActivity - keep]);
+      await client.query('DELETE FROM activity WHERE room = $1 AND seq < $2 AND time < $3', [room, newestActivity, now - maxAgeMs]);
+    }
+    const newestEvent = writes.events.at(-1)?.seq;
+    if (newestEvent !== undefined && newestEvent > keep)
+      await client.query('DELETE FROM events WHERE room = $1 AND seq <= $2', [room, newestEvent - keep]);
+  }
+
+  async createDocument(name: string, title: string): Promise<DocumentInfo> {
+    const now = Date.now();
+    await this.#pool.query('INSERT INTO documents (name, title, created_at, updated_at) VALUES ($1, $2, $3, $3)', [name, title, now]);
+    return { name, title, createdAt: now, updatedAt: now };
+  }
+
+  async getDocument(name: string): Promise<DocumentInfo | null> {
+    const { rows } = await this.#pool.query<DocumentRow>('SELECT name, title, created_at, updated_at FROM documents WHERE name = $1', [
+      name,
+    ]);
+    return rows[0] ? toDocument(rows[0]) : null;
+  }
+
+  async listDocuments(limit: number): Promise<DocumentInfo[]> {
+    const { rows } = await this.#pool.query<DocumentRow>(
+      'SELECT name, title, created_at, updated_at FROM documents ORDER BY updated_at DESC LIMIT $1',
+      [limit],
+    );
+    return rows.map(toDocument);
+  }
+
+  async close(): Promise<void> {
+    await this.#pool.end();
+  }
+}
