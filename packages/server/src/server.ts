@@ -70,6 +70,7 @@ export async function startTandem(config: Config, options: StartOptions = {}): P
     authenticator,
     stats: () => ({ rooms: registry.size, connections: gateway.connections }),
     storageHealth: () => persistence.health,
+    shuttingDown: () => closing !== null,
     handshakeTimeoutMs: config.handshakeTimeoutMs,
   });
   // Over TLS the socket a request arrives on is the TLS socket, known once its handshake is done.

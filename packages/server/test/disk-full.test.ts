@@ -109,6 +109,9 @@ describe('a full disk (a real small tmpfs)', () => {
       alice.sendChat('while full');
       await until(() => alice.storage.state === 'failing', 'Alice told that storage fails', 10_000);
       expect((await health(server.url)).status).toBe(503);
+      const notReady = await fetch(`${server.url}/readyz`);
+      expect([notReady.status, notReady.headers.get('content-type')]).toEqual([503, 'application/health+json; charset=utf-8']);
+      expect(await notReady.json()).toMatchObject({ status: 'fail', notes: [expect.stringMatching(/storage writes are failing/)] });
 
       // Room for the edits, not for an 800 KB snapshot of the document.
       truncateSync(filler, statSync(filler).size - 200 * 1024);
@@ -118,6 +121,7 @@ describe('a full disk (a real small tmpfs)', () => {
         15_000,
       );
       expect((await health(server.url)).status).toBe(200);
+      expect(await (await fetch(`${server.url}/readyz`)).json()).toEqual({ status: 'pass' });
       expect(await server.stop('SIGTERM')).toBe(0);
       expect(server.log.some((entry) => entry.msg === 'compaction failed; the update log is kept and nothing is lost')).toBe(true);
 
