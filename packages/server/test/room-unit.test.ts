@@ -2,7 +2,7 @@
  * Room, Members, Journal and DocSync at their seams, without a network: connections over a fake
  * PeerSocket that records what the room sends; storage is real SQLite (or one that fails).
  */
-import { encodeUpdateMessage, type ServerMessage } from '@tandem/protocol';
+import { encodeUpdateMessage } from '@tandem/protocol';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
@@ -11,46 +11,10 @@ import { GUEST_GRANTS } from '../src/auth/rights.js';
 import { InProcessBus, makeConfig, SqliteStorage, type Storage } from '../src/index.js';
 import { ActivityLimiter } from '../src/rooms/activity-limiter.js';
 import { Connection } from '../src/rooms/connection.js';
-import type { PeerSocket } from '../src/rooms/peer-socket.js';
 import { Room } from '../src/rooms/room.js';
 import { WriteBehind } from '../src/storage/write-behind.js';
+import { FakeSocket } from './fake-socket.js';
 import { onCleanup, tempDir, until } from './helpers.js';
-
-class FakeSocket implements PeerSocket {
-  readonly protocol: string;
-  readonly bufferedAmount = 0;
-  readonly json: ServerMessage[] = [];
-  readonly binary: Uint8Array[] = [];
-  closed: { code: number; reason: string } | null = null;
-  paused = false;
-
-  constructor(protocol = 'tandem.v1') {
-    this.protocol = protocol;
-  }
-
-  send(data: Uint8Array | string): void {
-    if (typeof data === 'string') this.json.push(JSON.parse(data));
-    else this.binary.push(data);
-  }
-  sendText(utf8: Uint8Array): void {
-    this.json.push(JSON.parse(Buffer.from(utf8).toString('utf8')));
-  }
-  close(code: number, reason: string): void {
-    this.closed = { code, reason };
-  }
-  terminate(): void {
-    this.closed = { code: 1006, reason: '' };
-  }
-  pause(): void {
-    this.paused = true;
-  }
-  resume(): void {
-    this.paused = false;
-  }
-  of<T extends ServerMessage['type']>(type: T): Array<Extract<ServerMessage, { type: T }>> {
-    return this.json.filter((m): m is Extract<ServerMessage, { type: T }> => m.type === type);
-  }
-}
 
 const guest: Identity = { userId: null, name: null, grants: GUEST_GRANTS, expiresAt: null };
 

@@ -3,8 +3,8 @@ import { rightFor, type Grants } from '../src/auth/rights.js';
 import { TokenBucket } from '../src/lib/token-bucket.js';
 import { Pacer, Stretch } from '../src/rooms/pacer.js';
 import { Connection } from '../src/rooms/connection.js';
-import type { PeerSocket } from '../src/rooms/peer-socket.js';
 import { roomFromPath } from '../src/transport/gateway.js';
+import { FakeSocket } from './fake-socket.js';
 import { Throttle } from '../src/transport/throttle.js';
 
 describe('rightFor: the most specific matching pattern wins', () => {
@@ -170,18 +170,7 @@ describe('Throttle (fake clock)', () => {
 
   it('delivers a burst at once, holds the rest in order while the socket is paused, warns once, and drops nothing', async () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
-    const sent: string[] = [];
-    let paused = false;
-    const socket: PeerSocket = {
-      protocol: 'tandem.v1',
-      bufferedAmount: 0,
-      send: (data) => sent.push(String(data)),
-      sendText: (utf8) => sent.push(Buffer.from(utf8).toString()),
-      close: () => {},
-      terminate: () => {},
-      pause: () => (paused = true),
-      resume: () => (paused = false),
-    };
+    const socket = new FakeSocket();
     const conn = new Connection({
       socket,
       address: '127.0.0.1',
@@ -199,13 +188,13 @@ describe('Throttle (fake clock)', () => {
     );
     for (let i = 0; i < 30; i++) throttle.push(Uint8Array.of(i), true);
     expect(delivered).toHaveLength(20);
-    expect(paused).toBe(true);
-    expect(sent.filter((m) => m.includes('rate_limited'))).toHaveLength(1);
+    expect(socket.paused).toBe(true);
+    expect(socket.of('error').filter((m) => m.code === 'rate_limited')).toHaveLength(1);
     await vi.advanceTimersByTimeAsync(500); // five more tokens
     expect(delivered).toHaveLength(25);
     await vi.advanceTimersByTimeAsync(500);
     expect(delivered).toEqual(Array.from({ length: 30 }, (_, i) => i));
-    expect(paused).toBe(false);
+    expect(socket.paused).toBe(false);
     throttle.stop();
   });
 });

@@ -101,7 +101,11 @@ export class Journal {
     if (knownSeq !== undefined) {
       // A re-send (the client did not see its acknowledgement): confirmed to the sender only, once stored.
       if (knownSeq <= this.#chat.committedSeq) this.#ctx.guard(conn, 'confirming a re-sent chat message', this.#replay(conn, knownSeq));
-      else this.#awaitingReplay.set(knownSeq, [...(this.#awaitingReplay.get(knownSeq) ?? []), conn]);
+      else {
+        const waiting = this.#awaitingReplay.get(knownSeq);
+        if (waiting) waiting.push(conn);
+        else this.#awaitingReplay.set(knownSeq, [conn]);
+      }
       return;
     }
     const message: ChatMessage = { seq: this.#chat.nextSeq(), id, author, text, time: Date.now() };
