@@ -109,7 +109,9 @@ describe('fan-out', () => {
     await until(() => watcher.doc.getText('t').length === 150, 'all 150 characters at a client');
     await sleep(100);
     expect(received.count).toBeGreaterThan(2);
-    expect(received.count).toBeLessThan(15);
+    // Stretched, typically 8 to 12; a loaded CI machine (2 cores, the Node 24 run) once sent 15.
+    // Under 20 still says "fewer" than the ~30 of a fixed interval; the rule itself is Stretch's unit test.
+    expect(received.count).toBeLessThan(20);
   });
 
   it('stretches only while flushes wait for the interval, and halves back once they carry single updates', async () => {
