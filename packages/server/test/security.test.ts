@@ -313,7 +313,12 @@ describe('slow consumers', () => {
     // Stop reading from the socket: the kernel buffers fill, then the server's queue grows.
     (sleeper as unknown as { _socket: { pause(): void } })._socket.pause();
     const chunk = 'x'.repeat(100_000);
-    for (let i = 0; i < 120; i++) writer.doc.getText('t').insert(0, chunk);
+    // One insert per turn: merged into one frame, 120 inserts would reach the reader as frames of
+    // several MB, and a reader on a loaded machine that is that far behind is dropped too.
+    for (let i = 0; i < 120; i++) {
+      writer.doc.getText('t').insert(0, chunk);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
     await until(() => server.registry.get('slow')?.connectionCount === 2, 'the sleeping client dropped', 15_000);
     await until(() => reader.doc.getText('t').length === 120 * chunk.length, 'everything at the reading client', 15_000);
   });
