@@ -151,6 +151,19 @@ export const StorageMessage = z.object({
   state: z.enum(['ok', 'failing']),
   message: z.string(),
 });
+/**
+ * The document updates this connection sent are stored: `through` counts the update-carrying
+ * Yjs frames (sync step 2 and update) the client sent on this connection, from 1; every one up
+ * to it is durable (committed to storage, or in the cluster's shared log). Frames that were
+ * refused or carried nothing count too. Sent on tandem.v1 connections only.
+ */
+export const SavedMessage = z.object({ type: z.literal('saved'), through: z.number().int().nonnegative() });
+/**
+ * The server lost (part of) its shared log and rebuilt it: the client should run a full sync
+ * (send sync step 1) so that nothing it holds is missing on the server. The server sends its own
+ * sync step 1 right after.
+ */
+export const ResyncMessage = z.object({ type: z.literal('resync'), reason: z.string() });
 export const ErrorMessage = z.object({
   type: z.literal('error'),
   code: z.enum(Object.keys(ErrorCodes) as [ErrorCode, ...ErrorCode[]]),
@@ -169,6 +182,8 @@ export const ServerMessage = z.discriminatedUnion('type', [
   ResumedMessage,
   AuthenticatedMessage,
   StorageMessage,
+  SavedMessage,
+  ResyncMessage,
   ErrorMessage,
 ]);
 export type ServerMessage = z.infer<typeof ServerMessage>;

@@ -3,6 +3,7 @@ import { CloseCode, errorMessage, type Rights, type ServerMessage } from '@tande
 import type { Identity } from '../auth/authenticator.js';
 import { Session } from '../auth/session.js';
 import type { PeerSocket } from './peer-socket.js';
+import { SaveReceipts } from './save-receipts.js';
 
 const NONE: readonly number[] = Object.freeze([]);
 /** Frames a connection may have held at once (their bytes are bounded by config too). */
@@ -36,6 +37,8 @@ export class Connection {
   /** True when the client negotiated the control channel (tandem.v1). */
   readonly control: boolean;
   readonly #maxBufferedBytes: number;
+  /** Which of its document updates are stored (control connections only: plain Yjs has no `saved`). */
+  readonly receipts: SaveReceipts | null;
   /**
    * Awareness client ids this connection has announced, removed when it leaves: almost always
    * one, so a one-element array (or null) rather than a Set, which costs ten times the memory.
@@ -51,6 +54,7 @@ export class Connection {
     this.address = address;
     this.#maxBufferedBytes = maxBufferedBytes;
     this.control = socket.protocol !== '';
+    this.receipts = this.control ? new SaveReceipts() : null;
     this.session = new Session(room, identity, rights, {
       expiring: (expiresAt) =>
         this.sendJson(
@@ -123,6 +127,12 @@ export class Connection {
 
   send(data: Uint8Array | string): void {
     if (this.#writable()) this.socket.send(data);
+  }
+
+  /** Tells the client which of its document updates are stored, if that moved on. */
+  confirmSaved(): void {
+    const through = this.receipts?.confirm();
+    if (through != null) this.sendJson({ type: 'saved', through });
   }
 
   sendJson(message: ServerMessage): void {

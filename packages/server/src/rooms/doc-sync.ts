@@ -19,7 +19,7 @@ import type { Bus, BusChannel, BusMessage } from '../cluster/bus.js';
 import type { StoredRoom } from '../storage/storage.js';
 import type { WriteBehind } from '../storage/write-behind.js';
 import { Connection } from './connection.js';
-import { Fanout } from './fanout.js';
+import { Fanout, type PendingUpdate } from './fanout.js';
 import type { RoomSettings } from './settings.js';
 
 const LOAD_ORIGIN = Symbol('load');
@@ -51,6 +51,11 @@ export class DocSync {
   #logBytes = 0;
   /** The whole document as one update, kept until the next change: fresh joiners and snapshots share it. */
   #wholeState: Uint8Array | null = null;
+  /**
+   * One entry per update handed to storage, in order: the connections whose frames it carries
+   * and the newest such frame of each, confirmed to them (`saved`) once storage has it.
+   */
+  readonly #awaitingStore: Array<Map<Connection, number> | null> = [];
   /** Reused for every binary frame (each is handled synchronously), so none allocates one. */
   readonly #target: YMessageTarget & { origin: Connection | null };
 
@@ -64,7 +69,7 @@ export class DocSync {
       admitUpdate: (update) => this.#admitUpdate(this.#target.origin!, update),
     };
     this.#fanout = new Fanout(connections, this.awareness, ctx.settings.fanoutIntervalMs, {
-      afterUpdate: (update, origin) => this.#afterUpdate(update, origin),
+      afterUpdate: (update, origin, group) => this.#afterUpdate(update, origin, group),
       afterAwareness: (update, origin) => this.#afterAwareness(update, origin),
     });
     // Presence is owned by clients; the server holds no awareness state of its own.
@@ -107,9 +112,15 @@ export class DocSync {
     try {
       const result = applyYMessage(frame, this.#target);
       if (result.kind === 'sync') {
+        const frame = result.step === 'step1' ? 0 : (conn.receipts?.received() ?? 0);
         if (result.refused) this.#refuseUpdate(conn, result.refused);
         else if (result.reply) conn.send(result.reply);
-        else if (result.update) this.#fanout.update(result.update, conn);
+        else if (result.update) {
+          if (frame > 0) conn.receipts!.waiting(frame);
+          this.#fanout.update(result.update, conn, frame);
+        }
+        // Nothing to store (empty or refused): confirmed at once unless an earlier frame waits.
+        if (frame > 0 && !result.update) conn.confirmSaved();
       } else if (result.kind === 'queryAwareness') {
         conn.send(encodeAwarenessStates(this.awareness, [...this.awareness.getStates().keys()]));
       }
@@ -186,9 +197,24 @@ export class DocSync {
     this.#fanout.awarenessChange(change.added.concat(change.updated, change.removed), origin);
   };
 
+  /** Storage has the oldest `count` updates handed to it: their senders are told. */
+  stored(count: number): void {
+    if (count === 0) return;
+    const touched = new Set<Connection>();
+    for (const acks of this.#awaitingStore.splice(0, count)) {
+      if (!acks) continue;
+      for (const [conn, frame] of acks) {
+        conn.receipts!.stored(frame);
+        touched.add(conn);
+      }
+    }
+    for (const conn of touched) conn.confirmSaved();
+  }
+
   /** After the fan-out sent a (merged) update: store it and pass it to the other nodes. */
-  readonly #afterUpdate = (update: Uint8Array, soleOrigin: unknown): void => {
+  readonly #afterUpdate = (update: Uint8Array, soleOrigin: unknown, group: readonly PendingUpdate[]): void => {
     this.#ctx.persistence.appendUpdate(this.#ctx.room, update);
+    this.#awaitingStore.push(receiptsOf(group));
     this.#logBytes += update.byteLength;
     // Encoding a snapshot costs in proportion to the whole document, so it waits until the log
     // also holds half a snapshot's worth of bytes: compaction then costs O(1) per byte written.
@@ -219,4 +245,15 @@ export class DocSync {
       return snapshot;
     });
   }
+}
+
+/** The connections whose frames a merged group carries, each with its newest frame; null when none. */
+function receiptsOf(group: readonly PendingUpdate[]): Map<Connection, number> | null {
+  let acks: Map<Connection, number> | null = null;
+  for (const { origin, frame } of group) {
+    if (frame === 0 || !(origin instanceof Connection)) continue;
+    acks ??= new Map();
+    acks.set(origin, frame);
+  }
+  return acks;
 }

@@ -24,9 +24,16 @@ const BUSY_FLUSH = 4;
 const DUTY_FACTOR = 3;
 const MAX_COST_INTERVAL_MS = 50;
 
+/** A document update waiting to be sent, with where it came from and (for a client's) its frame number. */
+export interface PendingUpdate {
+  update: Uint8Array;
+  origin: unknown;
+  frame: number;
+}
+
 export interface FanoutSinks {
   /** A merged group of document updates was sent; `origin` is the one source of all of them, if any. */
-  afterUpdate(update: Uint8Array, soleOrigin: unknown): void;
+  afterUpdate(update: Uint8Array, soleOrigin: unknown, group: readonly PendingUpdate[]): void;
   /** An awareness update was sent (same `origin` rule). */
   afterAwareness(update: Uint8Array, soleOrigin: unknown): void;
 }
@@ -44,7 +51,7 @@ export class Fanout {
   readonly #connections: ReadonlySet<Connection>;
   readonly #awareness: Awareness;
   readonly #sinks: FanoutSinks;
-  #updates: Array<{ update: Uint8Array; origin: unknown }> = [];
+  #updates: PendingUpdate[] = [];
   #awarenessClients = new Set<number>();
   #awarenessOrigins = new Set<unknown>();
   readonly #pacer = new Pacer(() => this.flush());
@@ -67,8 +74,9 @@ export class Fanout {
     this.#sinks = sinks;
   }
 
-  update(update: Uint8Array, origin: unknown): void {
-    this.#updates.push({ update, origin });
+  /** `frame`: the update's frame number on its connection (see SaveReceipts), 0 for none. */
+  update(update: Uint8Array, origin: unknown, frame = 0): void {
+    this.#updates.push({ update, origin, frame });
     this.#pacer.schedule();
   }
 
@@ -91,7 +99,7 @@ export class Fanout {
       const update = group.length === 1 ? group[0]!.update : Y.mergeUpdates(group.map((entry) => entry.update));
       const soleOrigin = group.every((entry) => entry.origin === group[0]!.origin) ? group[0]!.origin : undefined;
       this.#send(encodeUpdateMessage(update), soleOrigin);
-      this.#sinks.afterUpdate(update, soleOrigin);
+      this.#sinks.afterUpdate(update, soleOrigin, group);
     }
     if (this.#awarenessClients.size > 0) {
       const clients = [...this.#awarenessClients];

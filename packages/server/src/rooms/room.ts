@@ -229,6 +229,7 @@ export class Room {
   /** Storage committed these writes of this room: now members may see them. */
   committed(writes: RoomWrites): void {
     if (this.#state !== 'ready') return;
+    this.#sync.stored(writes.updates.length);
     // Activity first: a joiner is welcomed with history up to its own entry, and then gets this
     // batch's chat and events as broadcasts like everyone else (its welcome's chatSeq is where
     // those continue).
