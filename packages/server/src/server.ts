@@ -7,6 +7,7 @@ import type { Config } from './config.js';
 import { createHttpApp } from './http/app.js';
 import { createLogger, type Logger } from './log.js';
 import { RoomRegistry } from './rooms/registry.js';
+import { committedWrites } from './rooms/room-log.js';
 import { PostgresStorage } from './storage/postgres.js';
 import { SqliteStorage } from './storage/sqlite.js';
 import type { Storage } from './storage/storage.js';
@@ -44,7 +45,7 @@ export async function startTandem(config: Config, options: StartOptions = {}): P
   const persistence = new WriteBehind(storage, {
     intervalMs: config.flushIntervalMs,
     log,
-    onCommitted: (room, writes) => registry.committed(room, writes),
+    onCommitted: (room, writes) => registry.committed(room, committedWrites(writes)),
     onHealth: (health) => registry.storageChanged(health),
   });
   const authenticator =

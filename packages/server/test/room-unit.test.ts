@@ -11,6 +11,7 @@ import { GUEST_GRANTS } from '../src/auth/rights.js';
 import { InProcessBus, makeConfig, SqliteStorage, type Storage } from '../src/index.js';
 import { ActivityLimiter } from '../src/rooms/activity-limiter.js';
 import { Connection } from '../src/rooms/connection.js';
+import { committedWrites } from '../src/rooms/room-log.js';
 import { Room } from '../src/rooms/room.js';
 import { WriteBehind } from '../src/storage/write-behind.js';
 import { FakeSocket } from './fake-socket.js';
@@ -25,7 +26,7 @@ function setup(storage: Storage = new SqliteStorage(tempDir())) {
   const persistence = new WriteBehind(storage, {
     intervalMs: 5,
     log,
-    onCommitted: (_name, writes) => room?.committed(writes),
+    onCommitted: (_name, writes) => room?.committed(committedWrites(writes)),
     onHealth: (health) => room?.storageChanged(health),
   });
   room = new Room('unit', {
@@ -98,7 +99,8 @@ describe('Room at its seams (fake sockets)', () => {
     const frame = encodeUpdateMessage(Y.encodeStateAsUpdate(doc));
     const control = connect('read');
     room.receive(control.conn, frame, true);
-    expect(control.socket.json).toEqual([expect.objectContaining({ type: 'error', code: 'read_only' })]);
+    // Refused, and settled at once: the client's frame 1 needs no storing.
+    expect(control.socket.json).toEqual([expect.objectContaining({ type: 'error', code: 'read_only' }), { type: 'saved', through: 1 }]);
     const plain = connect('read', '');
     room.receive(plain.conn, frame, true);
     // sync step 1 on attach, then the y-protocols auth message (type 2) with "permission denied" (0)

@@ -17,17 +17,19 @@ import { applyAwarenessUpdate, Awareness, removeAwarenessStates } from 'y-protoc
 import * as Y from 'yjs';
 import type { Bus, BusChannel, BusMessage } from '../cluster/bus.js';
 import type { StoredRoom } from '../storage/storage.js';
-import type { WriteBehind } from '../storage/write-behind.js';
 import { Connection } from './connection.js';
 import { Fanout, type PendingUpdate } from './fanout.js';
+import type { RoomLog } from './room-log.js';
 import type { RoomSettings } from './settings.js';
 
 const LOAD_ORIGIN = Symbol('load');
 const BUS_ORIGIN = Symbol('bus');
+/** Updates read from the room's shared log (cluster mode): stored already. */
+const LOG_ORIGIN = Symbol('log');
 
 export interface DocSyncContext {
   room: string;
-  persistence: WriteBehind;
+  persistence: RoomLog;
   bus: Bus;
   log: Logger;
   settings: Pick<RoomSettings, 'compactAfterUpdates' | 'fanoutIntervalMs' | 'maxDocumentBytes'>;
@@ -197,6 +199,14 @@ export class DocSync {
     this.#fanout.awarenessChange(change.added.concat(change.updated, change.removed), origin);
   };
 
+  /** Applies updates other nodes appended to the room's log, and relays them to this node's members. */
+  applyRemote(updates: readonly Uint8Array[]): void {
+    for (const update of updates) {
+      Y.applyUpdate(this.doc, update, LOG_ORIGIN);
+      this.#fanout.update(update, LOG_ORIGIN);
+    }
+  }
+
   /** Storage has the oldest `count` updates handed to it: their senders are told. */
   stored(count: number): void {
     if (count === 0) return;
@@ -213,8 +223,11 @@ export class DocSync {
 
   /** After the fan-out sent a (merged) update: store it and pass it to the other nodes. */
   readonly #afterUpdate = (update: Uint8Array, soleOrigin: unknown, group: readonly PendingUpdate[]): void => {
-    this.#ctx.persistence.appendUpdate(this.#ctx.room, update);
-    this.#awaitingStore.push(receiptsOf(group));
+    if (soleOrigin === LOG_ORIGIN) return;
+    // What came from the shared log is stored already: only this node's own updates are appended.
+    const own = group.some((entry) => entry.origin === LOG_ORIGIN) ? group.filter((entry) => entry.origin !== LOG_ORIGIN) : group;
+    this.#ctx.persistence.appendUpdate(this.#ctx.room, own === group ? update : Y.mergeUpdates(own.map((entry) => entry.update)));
+    this.#awaitingStore.push(receiptsOf(own));
     this.#logBytes += update.byteLength;
     // Encoding a snapshot costs in proportion to the whole document, so it waits until the log
     // also holds half a snapshot's worth of bytes: compaction then costs O(1) per byte written.

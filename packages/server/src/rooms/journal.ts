@@ -8,9 +8,9 @@ import {
   type Member,
 } from '@tandem/protocol';
 import type { Logger } from 'pino';
-import type { RoomWrites, Storage, StoredRoom } from '../storage/storage.js';
-import type { WriteBehind } from '../storage/write-behind.js';
+import type { Storage, StoredRoom } from '../storage/storage.js';
 import type { Connection } from './connection.js';
+import type { CommittedBatch, RoomLog } from './room-log.js';
 import { SeqLog } from './seq-log.js';
 
 /** Chat ids remembered per room to drop re-sent messages. */
@@ -24,7 +24,7 @@ const MAX_UNSTORED = 1_000;
 export interface JournalContext {
   room: string;
   storage: Storage;
-  persistence: WriteBehind;
+  persistence: RoomLog;
   log: Logger;
   /** Runs a frame's asynchronous work inside the room's error boundary. */
   guard(conn: Connection, what: string, work: Promise<void>): void;
@@ -38,10 +38,10 @@ export interface CommittedSinks {
 }
 
 /**
- * A room's sequenced history: chat, activity and app events. Entries get their seq when queued
- * for storage and are shown to members only once committed (`committed`), so an acknowledged
- * entry survives a crash and no seq is ever given to two entries. Chat is de-duplicated by the
- * client's id, so a re-send after a lost acknowledgement is stored once.
+ * A room's sequenced history: chat, activity and app events. Entries are queued for storage and
+ * shown to members only once durable (`committed`), with the seq the log gave them, so an
+ * acknowledged entry survives a crash and no seq is ever given to two entries. Chat is
+ * de-duplicated by the client's id, so a re-send after a lost acknowledgement is stored once.
  */
 export class Journal {
   readonly #ctx: JournalContext;
@@ -50,10 +50,10 @@ export class Journal {
   #eventSeq = 0;
   /** Chat messages and events queued for storage and not yet committed. */
   #unstored = 0;
-  /** Chat id → seq, for chat committed or queued. */
+  /** Chat id → seq, for committed chat. */
   readonly #chatIds = new Map<string, number>();
-  /** Connections that re-sent a chat message still being stored: confirmed to them once it is, by seq. */
-  readonly #awaitingReplay = new Map<number, Connection[]>();
+  /** Chat queued by this node and not yet durable, by id: its sender, then the connections that re-sent it meanwhile. */
+  readonly #queuedChat = new Map<string, Connection[]>();
 
   constructor(ctx: JournalContext) {
     this.#ctx = ctx;
@@ -86,31 +86,29 @@ export class Journal {
     };
   }
 
-  /** Queues an activity entry; returns its seq. */
-  record(kind: ActivityEntry['kind'], member: Member, previousName?: string): number {
+  /** Queues an activity entry. */
+  record(kind: ActivityEntry['kind'], member: Member, previousName?: string): void {
     const entry: ActivityEntry = { seq: this.#activity.nextSeq(), time: Date.now(), kind, member };
     if (previousName !== undefined) entry.previousName = previousName;
     this.#ctx.persistence.appendActivity(this.#ctx.room, entry);
-    return entry.seq;
   }
 
   /** Queues a chat message; it is broadcast, and so acknowledged, once committed. */
   chat(conn: Connection, author: Member, id: string, text: string): void {
     if (this.#backlogged(conn, id)) return;
+    // A re-send (the client did not see its acknowledgement) is confirmed to the sender only, once stored.
     const knownSeq = this.#chatIds.get(id);
     if (knownSeq !== undefined) {
-      // A re-send (the client did not see its acknowledgement): confirmed to the sender only, once stored.
-      if (knownSeq <= this.#chat.committedSeq) this.#ctx.guard(conn, 'confirming a re-sent chat message', this.#replay(conn, knownSeq));
-      else {
-        const waiting = this.#awaitingReplay.get(knownSeq);
-        if (waiting) waiting.push(conn);
-        else this.#awaitingReplay.set(knownSeq, [conn]);
-      }
+      this.#ctx.guard(conn, 'confirming a re-sent chat message', this.#replay(conn, knownSeq));
+      return;
+    }
+    const waiting = this.#queuedChat.get(id);
+    if (waiting) {
+      waiting.push(conn);
       return;
     }
     const message: ChatMessage = { seq: this.#chat.nextSeq(), id, author, text, time: Date.now() };
-    this.#chatIds.set(id, message.seq);
-    if (this.#chatIds.size > DEDUPE_WINDOW) this.#chatIds.delete(this.#chatIds.keys().next().value as string);
+    this.#queuedChat.set(id, [conn]);
     this.#unstored++;
     this.#ctx.persistence.appendChat(this.#ctx.room, message);
     this.#warnUnstored(conn, id);
@@ -126,22 +124,36 @@ export class Journal {
     this.#warnUnstored(conn);
   }
 
-  /** Storage committed these writes: the entries join the logs and go to `sinks`, activity first. */
-  committed(writes: RoomWrites, sinks: CommittedSinks): void {
-    this.#unstored -= writes.chat.length + writes.events.length;
-    for (const entry of writes.activity) {
+  /** These entries are durable: they join the logs and go to `sinks`, activity first. */
+  committed(batch: CommittedBatch, sinks: CommittedSinks): void {
+    this.#unstored -= batch.ownEntries;
+    for (const entry of batch.activity) {
       this.#activity.committed(entry);
       sinks.activity(entry);
     }
-    for (const message of writes.chat) {
+    for (const message of batch.chat) {
       this.#chat.committed(message);
+      this.#rememberChatId(message.id, message.seq);
       sinks.chat(message);
-      const replays = this.#awaitingReplay.get(message.seq);
-      if (!replays) continue;
-      this.#awaitingReplay.delete(message.seq);
-      for (const conn of replays) conn.sendJson({ type: 'chat', message });
+      const senders = this.#queuedChat.get(message.id);
+      if (!senders) continue;
+      this.#queuedChat.delete(message.id);
+      // The first sender had the broadcast; those who re-sent it meanwhile may not be members yet.
+      for (const conn of senders.slice(1)) conn.sendJson({ type: 'chat', message });
     }
-    for (const event of writes.events) sinks.event(event);
+    // Queued here, but the log held it already (sent to another node before): its senders get the stored one.
+    for (const { id, seq } of batch.duplicates) {
+      const senders = this.#queuedChat.get(id) ?? [];
+      this.#queuedChat.delete(id);
+      this.#rememberChatId(id, seq);
+      for (const conn of senders) this.#ctx.guard(conn, 'confirming a re-sent chat message', this.#replay(conn, seq));
+    }
+    for (const event of batch.events) sinks.event(event);
+  }
+
+  #rememberChatId(id: string, seq: number): void {
+    this.#chatIds.set(id, seq);
+    if (this.#chatIds.size > DEDUPE_WINDOW) this.#chatIds.delete(this.#chatIds.keys().next().value as string);
   }
 
   /** Answers `resume`: what came after the client's seqs, a page of each log at most. */

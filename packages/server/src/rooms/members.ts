@@ -1,8 +1,9 @@
 import { colorForName, errorMessage, WELCOME_HISTORY, type ActivityEntry, type Member, type ServerMessage } from '@tandem/protocol';
-import type { StorageHealth, WriteBehind } from '../storage/write-behind.js';
+import type { StorageHealth } from '../storage/write-behind.js';
 import type { ActivityLimiter } from './activity-limiter.js';
 import type { Connection } from './connection.js';
 import type { Journal } from './journal.js';
+import type { RoomLog } from './room-log.js';
 import { PresenceBatch, presenceIntervalMs } from './presence.js';
 
 interface MemberState {
@@ -21,7 +22,7 @@ interface HeldLeave {
 
 export interface MembersContext {
   journal: Journal;
-  persistence: WriteBehind;
+  persistence: RoomLog;
   activityLimiter: ActivityLimiter;
   /** A leave is recorded this long after it happens, unless the same person comes back first. */
   leaveGraceMs: number;
@@ -56,8 +57,8 @@ export class Members {
   readonly #ctx: MembersContext;
   readonly #states = new Map<Connection, MemberState>();
   readonly #presence: PresenceBatch;
-  /** Joiners whose welcome waits for their "joined" entry to be committed, by its seq. */
-  readonly #awaitingWelcome = new Map<number, Connection>();
+  /** Joiners whose welcome waits for their "joined" entry to be committed, by member id. */
+  readonly #awaitingWelcome = new Map<string, Connection>();
   /** Leaves waiting out the grace period, by person: a quick return records neither. */
   readonly #heldLeaves = new Map<string, HeldLeave>();
 
@@ -88,12 +89,12 @@ export class Members {
     const member: Member = { id: conn.id, name: displayName, color: colorForName(displayName) };
     const state: MemberState = { member, typing: false, welcomed: false, joinRecorded: true };
     this.#states.set(conn, state);
-    const seq = this.#recordJoin(conn, state);
+    const recorded = this.#recordJoin(conn, state);
     // The welcome holds only committed history, the joiner's own "joined" entry included: it
     // waits for that entry's commit, unless storage is failing. Frames the client sends
     // meanwhile are held, as while the room loads, so they are handled as after the welcome.
-    if (seq !== null && this.#ctx.persistence.health.ok) {
-      this.#awaitingWelcome.set(seq, conn);
+    if (recorded && this.#ctx.persistence.health.ok) {
+      this.#awaitingWelcome.set(member.id, conn);
       conn.hold();
     } else {
       this.#welcome(conn, state);
@@ -135,9 +136,7 @@ export class Members {
     const state = this.#states.get(conn);
     if (!state) return;
     this.#states.delete(conn);
-    if (!state.welcomed) {
-      for (const [seq, waiting] of this.#awaitingWelcome) if (waiting === conn) this.#awaitingWelcome.delete(seq);
-    }
+    if (!state.welcomed) this.#awaitingWelcome.delete(state.member.id);
     if (this.#ctx.isShuttingDown()) return;
     if (state.typing) this.broadcast({ type: 'typing', member: state.member, on: false });
     this.#presence.left(state.member.id);
@@ -147,9 +146,9 @@ export class Members {
   /** An activity entry was committed: members hear of it, and a joiner waiting for it is welcomed. */
   activityCommitted(entry: ActivityEntry): void {
     this.#presence.activity(entry);
-    const joiner = this.#awaitingWelcome.get(entry.seq);
+    const joiner = entry.kind === 'join' ? this.#awaitingWelcome.get(entry.member.id) : undefined;
     if (!joiner) return;
-    this.#awaitingWelcome.delete(entry.seq);
+    this.#awaitingWelcome.delete(entry.member.id);
     const state = this.#states.get(joiner);
     if (state && !joiner.closed) this.#welcome(joiner, state);
   }
@@ -190,18 +189,19 @@ export class Members {
 
   /**
    * Records "joined", unless the same person left moments ago (then neither is recorded) or the
-   * address is over its rate. Returns the entry's seq, or null when nothing was recorded.
+   * address is over its rate. Returns whether it was recorded.
    */
-  #recordJoin(conn: Connection, state: MemberState): number | null {
+  #recordJoin(conn: Connection, state: MemberState): boolean {
     const key = personKey(conn, state.member.name);
     const held = this.#heldLeaves.get(key);
     if (held) {
       clearTimeout(held.timer);
       this.#heldLeaves.delete(key);
-      return null;
+      return false;
     }
     state.joinRecorded = this.#ctx.activityLimiter.allow(conn.address);
-    return state.joinRecorded ? this.#ctx.journal.record('join', state.member) : null;
+    if (state.joinRecorded) this.#ctx.journal.record('join', state.member);
+    return state.joinRecorded;
   }
 
   /** Records "left" once the grace period passes without the person coming back. */

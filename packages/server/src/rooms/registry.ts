@@ -1,7 +1,7 @@
-import type { RoomWrites } from '../storage/storage.js';
 import type { StorageHealth } from '../storage/write-behind.js';
 import { ActivityLimiter } from './activity-limiter.js';
 import type { Connection } from './connection.js';
+import type { CommittedBatch } from './room-log.js';
 import { Room, type RoomServices } from './room.js';
 
 /** The rooms in memory, created on first join and dropped once they have unloaded. */
@@ -42,9 +42,9 @@ export class RoomRegistry {
     return room;
   }
 
-  /** Storage committed a room's writes (see WriteBehind). */
-  committed(name: string, writes: RoomWrites): void {
-    this.#rooms.get(name)?.committed(writes);
+  /** A room's writes are durable (see RoomLog). */
+  committed(name: string, batch: CommittedBatch): void {
+    this.#rooms.get(name)?.committed(batch);
   }
 
   /** Storage failed or recovered: every room tells its members. */

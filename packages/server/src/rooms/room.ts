@@ -3,20 +3,21 @@ import type { Logger } from 'pino';
 import type * as Y from 'yjs';
 import { AuthError, type Authenticator } from '../auth/authenticator.js';
 import type { Bus } from '../cluster/bus.js';
-import type { RoomWrites, Storage } from '../storage/storage.js';
-import type { StorageHealth, WriteBehind } from '../storage/write-behind.js';
+import type { Storage } from '../storage/storage.js';
+import type { StorageHealth } from '../storage/write-behind.js';
 import type { ActivityLimiter } from './activity-limiter.js';
 import type { Connection } from './connection.js';
 import { DocSync } from './doc-sync.js';
 import { DEDUPE_WINDOW, Journal } from './journal.js';
 import { Members } from './members.js';
+import type { CommittedBatch, RoomLog } from './room-log.js';
 import { SEQ_LOG_TAIL } from './seq-log.js';
 import type { RoomSettings } from './settings.js';
 
 /** What every room shares: the server's services and settings. */
 export interface RoomServices {
   storage: Storage;
-  persistence: WriteBehind;
+  persistence: RoomLog;
   bus: Bus;
   log: Logger;
   authenticator: Authenticator;
@@ -89,7 +90,7 @@ export class Room {
 
   async #load(): Promise<void> {
     try {
-      const stored = await this.#ctx.storage.loadRoom(this.name, { tail: SEQ_LOG_TAIL, dedupeWindow: DEDUPE_WINDOW });
+      const stored = await this.#ctx.persistence.loadRoom(this.name, { tail: SEQ_LOG_TAIL, dedupeWindow: DEDUPE_WINDOW });
       // Disposed by a shutdown while the load was under way.
       if (this.#state === 'gone') return;
       this.#sync.load(stored);
@@ -226,14 +227,15 @@ export class Room {
     conn.sendJson({ type: 'authenticated', rights, expiresAt: identity.expiresAt });
   }
 
-  /** Storage committed these writes of this room: now members may see them. */
-  committed(writes: RoomWrites): void {
+  /** These writes of this room are durable: now members may see them. */
+  committed(batch: CommittedBatch): void {
     if (this.#state !== 'ready') return;
-    this.#sync.stored(writes.updates.length);
+    this.#sync.applyRemote(batch.remoteUpdates);
+    this.#sync.stored(batch.ownUpdates);
     // Activity first: a joiner is welcomed with history up to its own entry, and then gets this
     // batch's chat and events as broadcasts like everyone else (its welcome's chatSeq is where
     // those continue).
-    this.#journal.committed(writes, {
+    this.#journal.committed(batch, {
       activity: (entry) => this.#members.activityCommitted(entry),
       chat: (message) => this.#members.broadcast({ type: 'chat', message }),
       event: (event) => this.#members.broadcast({ type: 'event', ...event }, event.from.id),
@@ -302,6 +304,7 @@ export class Room {
     this.#idleTimer = null;
     this.#members.dispose();
     this.#sync.destroy();
+    this.#ctx.persistence.release(this.name);
     this.#ctx.onGone(this);
   }
 }

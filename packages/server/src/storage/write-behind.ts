@@ -1,6 +1,7 @@
 import type { ActivityEntry, AppEvent, ChatMessage } from '@tandem/protocol';
 import type { Logger } from 'pino';
-import type { RoomWrites, Storage } from './storage.js';
+import type { RoomLog } from '../rooms/room-log.js';
+import type { LoadOptions, RoomWrites, Storage, StoredRoom } from './storage.js';
 
 /**
  * Chat, activity and events are sent to anyone only once committed, so they are committed at
@@ -58,7 +59,7 @@ export interface WriteBehindOptions {
  * committed, in a transaction of its own: it needs the most space, so when the disk is nearly
  * full it may fail while increments still fit, and a failed compaction loses nothing.
  */
-export class WriteBehind {
+export class WriteBehind implements RoomLog {
   readonly #storage: Storage;
   readonly #options: WriteBehindOptions;
   #pending = new Map<string, RoomWrites>();
@@ -116,6 +117,14 @@ export class WriteBehind {
 
   #retryDelay(): number {
     return Math.min(this.#options.intervalMs * 2 ** this.#failures, MAX_RETRY_MS);
+  }
+
+  loadRoom(room: string, options: LoadOptions): Promise<StoredRoom> {
+    return this.#storage.loadRoom(room, options);
+  }
+
+  release(): void {
+    // Nothing is held per room between commits.
   }
 
   appendUpdate(room: string, update: Uint8Array): void {
