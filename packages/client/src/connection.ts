@@ -78,8 +78,11 @@ export class Connection {
     return this.#ws?.readyState === 1;
   }
 
-  send(data: Uint8Array | string): void {
-    if (this.#ws?.readyState === 1) this.#ws.send(data);
+  /** Sends on the open socket; returns false (and drops `data`) when there is none. */
+  send(data: Uint8Array | string): boolean {
+    if (this.#ws?.readyState !== 1) return false;
+    this.#ws.send(data);
+    return true;
   }
 
   sendJson(message: ClientMessage): void {

@@ -39,6 +39,7 @@ const idle: RoomSnapshot = {
   activity: [],
   typing: [],
   storage: { state: 'ok' },
+  unsaved: false,
 };
 const noop = (): (() => void) => () => {};
 

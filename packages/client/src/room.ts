@@ -46,6 +46,14 @@ export class RoomHandle extends ObservableV2<RoomEvents> {
   #storage: StorageStatus = { state: 'ok' };
   #diverged = false;
   #closed = false;
+  // Save receipts: the update-carrying frames sent on this socket, the last of them the server
+  // confirmed durable (`saved`), the last that carried local changes, and whether local changes
+  // wait for a socket (made offline, or sent on one that was lost before they were confirmed).
+  #framesSent = 0;
+  #savedThrough = 0;
+  #awaitedFrame = 0;
+  #unsent = false;
+  #unsaved = false;
 
   constructor(url: string, room: string, options: ConnectOptions = {}) {
     super();
@@ -110,6 +118,15 @@ export class RoomHandle extends ObservableV2<RoomEvents> {
   get diverged(): boolean {
     return this.#diverged;
   }
+  /**
+   * True while this handle holds local document changes the server has not confirmed durable:
+   * from an edit until the server's `saved` covers the frame that carried it (an edit made offline
+   * goes out in the sync exchange after the reconnect). A server that sends no `saved` confirms
+   * nothing, so there it stays true from the first local edit on.
+   */
+  get unsaved(): boolean {
+    return this.#unsaved;
+  }
   get members(): Member[] {
     return [...this.#members.values()];
   }
@@ -139,6 +156,7 @@ export class RoomHandle extends ObservableV2<RoomEvents> {
       activity: this.activity.slice(),
       typing: this.#typing.others,
       storage: this.#storage,
+      unsaved: this.#unsaved,
     };
     return this.#snapshot;
   };
@@ -158,6 +176,12 @@ export class RoomHandle extends ObservableV2<RoomEvents> {
   whenSynced(): Promise<void> {
     if (this.#synced) return Promise.resolve();
     return new Promise((resolve) => this.once('synced', resolve));
+  }
+
+  /** Resolves once every local document change so far is durable on the server (at once if none is pending). */
+  whenSaved(): Promise<void> {
+    if (!this.#unsaved) return Promise.resolve();
+    return new Promise((resolve) => this.once('saved', resolve));
   }
 
   /** Resolves once the server has welcomed this handle as a member. */
@@ -219,6 +243,7 @@ export class RoomHandle extends ObservableV2<RoomEvents> {
   }
 
   #onOpen(): void {
+    this.#framesSent = this.#savedThrough = 0;
     this.#connection.send(encodeSyncStep1(this.doc));
     if (this.awareness.getLocalState() !== null) this.#connection.send(encodeAwarenessStates(this.awareness, [this.doc.clientID]));
     if (this.#name !== undefined) this.#connection.sendJson({ type: 'join', name: this.#name });
@@ -227,6 +252,8 @@ export class RoomHandle extends ObservableV2<RoomEvents> {
   #onLost(): void {
     this.#joined = false;
     this.#synced = false;
+    if (this.#awaitedFrame > this.#savedThrough) this.#unsent = true;
+    this.#awaitedFrame = 0;
     // Everyone else's presence is unknown until the next sync.
     const others = [...this.awareness.getStates().keys()].filter((id) => id !== this.doc.clientID);
     removeAwarenessStates(this.awareness, others, this);
@@ -239,8 +266,25 @@ export class RoomHandle extends ObservableV2<RoomEvents> {
   readonly #onDocUpdate = (update: Uint8Array, origin: unknown): void => {
     // Offline edits are not queued: on reconnect the sync exchange sends whatever the server lacks.
     // Without edit rights nothing is sent: the server would refuse it (see #onTransaction).
-    if (origin !== this && canEdit(this.#rights)) this.#connection.send(encodeUpdateMessage(update));
+    if (origin === this || !canEdit(this.#rights)) return;
+    const frame = this.#sendUpdate(encodeUpdateMessage(update));
+    if (frame > 0) this.#awaitedFrame = frame;
+    else this.#unsent = true;
+    this.#updateSaved();
   };
+
+  /** Sends a frame that carries a document update; returns its number on this socket, or 0 when there is no open socket. */
+  #sendUpdate(frame: Uint8Array): number {
+    return this.#connection.send(frame) ? ++this.#framesSent : 0;
+  }
+
+  #updateSaved(): void {
+    const unsaved = this.#unsent || this.#awaitedFrame > this.#savedThrough;
+    if (unsaved === this.#unsaved) return;
+    this.#unsaved = unsaved;
+    this.#changed();
+    if (!unsaved) this.emit('saved', []);
+  }
 
   /** A local change without edit rights is undone (see undoRefusedChange), and the handle says so. */
   readonly #onTransaction = (transaction: Y.Transaction): void => {
@@ -280,8 +324,14 @@ export class RoomHandle extends ObservableV2<RoomEvents> {
     }
     const result = applyYMessage(new Uint8Array(data), { doc: this.doc, awareness: this.awareness, origin: this });
     if (result.kind === 'sync') {
-      // The reply to the server's step 1 carries local changes; without edit rights they would be refused.
-      if (result.reply && canEdit(this.#rights)) this.#connection.send(result.reply);
+      // The reply to the server's step 1 carries all local changes it lacks; without edit rights they would be refused.
+      if (result.reply && canEdit(this.#rights)) {
+        const frame = this.#sendUpdate(result.reply);
+        if (frame > 0 && this.#unsent) {
+          this.#unsent = false;
+          this.#awaitedFrame = frame;
+        }
+      }
       if (result.step === 'step2' && !this.#synced) {
         this.#synced = true;
         this.emit('synced', []);
@@ -325,7 +375,7 @@ export class RoomHandle extends ObservableV2<RoomEvents> {
         this.#conversation.resumed(message);
         break;
       case 'authenticated':
-        this.#rights = message.rights;
+        this.#setRights(message.rights);
         break;
       case 'storage':
         this.#storage = message.state === 'ok' ? { state: 'ok' } : { state: 'failing', message: message.message };
@@ -333,6 +383,14 @@ export class RoomHandle extends ObservableV2<RoomEvents> {
         // What the server refused while its storage failed (storage_backlog) is worth sending again.
         if (message.state === 'ok' && this.#joined) this.#conversation.resendChat();
         break;
+      case 'saved':
+        this.#savedThrough = Math.max(this.#savedThrough, message.through);
+        this.#updateSaved();
+        return;
+      case 'resync':
+        // The server rebuilt its log: a full sync gives it whatever it lacks (its own step 1 follows, answered in #onMessage).
+        this.#connection.send(encodeSyncStep1(this.doc));
+        return;
       case 'error':
         this.#onError(message);
         return;
@@ -358,10 +416,17 @@ export class RoomHandle extends ObservableV2<RoomEvents> {
     this.emit('error', [message.ref === undefined ? { code: message.code, message: message.message } : message]);
   }
 
+  #setRights(rights: Rights): void {
+    this.#rights = rights;
+    // Without edit rights nothing is sent, so changes waiting for a socket will never be saved: they are not pending.
+    if (!canEdit(rights)) this.#unsent = false;
+    this.#updateSaved();
+  }
+
   #onWelcome(message: ServerMessageOf<'welcome'>): void {
     this.#joined = true;
     this.#me = message.you;
-    this.#rights = message.rights;
+    this.#setRights(message.rights);
     this.#members = new Map(message.members.map((m) => [m.id, m]));
     // A storage problem is announced again right after the welcome.
     if (this.#storage.state !== 'ok') {

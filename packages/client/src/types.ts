@@ -37,11 +37,15 @@ export interface RoomSnapshot {
   /** Other members typing right now. */
   typing: readonly Member[];
   storage: StorageStatus;
+  /** Whether this handle holds local document changes the server has not yet confirmed durable. */
+  unsaved: boolean;
 }
 
 export type RoomEvents = {
   status: (status: Status) => void;
   storage: (storage: StorageStatus) => void;
+  /** Every local document change so far is durable on the server (`unsaved` turned false). */
+  saved: () => void;
   synced: () => void;
   members: (members: readonly Member[]) => void;
   chat: (message: ChatMessage) => void;

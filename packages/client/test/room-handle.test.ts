@@ -2,8 +2,9 @@
  * RoomHandle against a fake WebSocket and a fake clock: what it sends, when it reconnects, and
  * what it keeps, with no server.
  */
-import type { ChatMessage, Member, ServerMessage } from '@tandem/protocol';
+import { encodeSyncStep1, type ChatMessage, type Member, type ServerMessage } from '@tandem/protocol';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import * as Y from 'yjs';
 import { connect, type RoomHandle } from '../src/index.js';
 
 class FakeWebSocket {
@@ -36,6 +37,9 @@ class FakeWebSocket {
   }
   receive(message: ServerMessage): void {
     this.onmessage?.({ data: JSON.stringify(message) });
+  }
+  receiveBinary(frame: Uint8Array): void {
+    this.onmessage?.({ data: frame.slice().buffer });
   }
   drop(code = 1006): void {
     this.readyState = 3;
@@ -157,5 +161,50 @@ describe('RoomHandle (fake WebSocket, fake clock)', () => {
     socket.receive({ type: 'storage', state: 'ok', message: 'stored again' });
     expect(handle.storage).toEqual({ state: 'ok' });
     expect(socket.json().filter((m) => m.type === 'chat' && m.id === id)).toHaveLength(2);
+  });
+
+  it('numbers the update frames of each socket and is unsaved until the frame of every local change is confirmed', async () => {
+    handle = connect('ws://example.test', 'r', { WebSocket: FakeWebSocket as never, backoff: { baseMs: 10, capMs: 10 } });
+    let savedEvents = 0;
+    handle.on('saved', () => savedEvents++);
+    const first = await opened();
+    const text = handle.doc.getText('t');
+    text.insert(0, 'a'); // frame 1
+    text.insert(1, 'b'); // frame 2
+    expect(handle.unsaved).toBe(true);
+    first.receive({ type: 'saved', through: 1 });
+    expect(handle.unsaved).toBe(true);
+    first.receive({ type: 'saved', through: 2 });
+    expect([handle.unsaved, handle.getSnapshot().unsaved, savedEvents]).toEqual([false, false, 1]);
+
+    text.insert(2, 'c'); // frame 3, lost with its socket
+    first.drop();
+    await vi.advanceTimersByTimeAsync(10);
+    const second = await opened();
+    text.insert(3, 'd'); // frame 1 of the new socket
+    second.receive({ type: 'saved', through: 1 });
+    expect(handle.unsaved).toBe(true); // "c" has not reached this server yet
+    second.receiveBinary(encodeSyncStep1(new Y.Doc())); // answered with step 2, frame 2, holding "c"
+    expect([...(second.sent.at(-1) as Uint8Array).subarray(0, 2)]).toEqual([0, 1]); // sync, step 2
+    second.receive({ type: 'saved', through: 2 });
+    expect([handle.unsaved, savedEvents]).toEqual([false, 2]);
+    await handle.whenSaved();
+  });
+
+  it('is not left unsaved by local changes a handle without edit rights undoes, and answers resync with its step 1', async () => {
+    handle = connect('ws://example.test', 'r', { name: 'Ada', WebSocket: FakeWebSocket as never });
+    const socket = await opened();
+    socket.receive({ type: 'welcome', you: me, members: [me], activity: [], chat: [], chatSeq: 0, activitySeq: 0, rights: 'read' });
+    handle.doc.getText('t').insert(0, 'not mine to write');
+    await vi.advanceTimersByTimeAsync(0); // the undo
+    expect(handle.doc.getText('t').toString()).toBe('');
+    expect(handle.unsaved).toBe(false);
+    socket.receiveBinary(encodeSyncStep1(new Y.Doc()));
+    // No step 2 in reply: the only sync frame sent (type 0) is the step 1 (subtype 0) on open.
+    const syncFrames = () => socket.sent.filter((frame): frame is Uint8Array => frame instanceof Uint8Array && frame[0] === 0);
+    expect(syncFrames().map((frame) => frame[1])).toEqual([0]);
+
+    socket.receive({ type: 'resync', reason: 'log rebuilt' });
+    expect(syncFrames().at(-1)).toEqual(encodeSyncStep1(handle.doc));
   });
 });

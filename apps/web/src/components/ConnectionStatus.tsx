@@ -27,6 +27,20 @@ function useNow(active: boolean): number {
   return now;
 }
 
+/** `on`, once it has stayed true for `delayMs` (false again as soon as it is). */
+function useLasting(on: boolean, delayMs: number): boolean {
+  const [lasting, setLasting] = useState(false);
+  useEffect(() => {
+    if (!on) {
+      setLasting(false);
+      return;
+    }
+    const timer = setTimeout(() => setLasting(true), delayMs);
+    return () => clearTimeout(timer);
+  }, [on, delayMs]);
+  return on && lasting;
+}
+
 function describe(status: Status, storage: StorageStatus, online: boolean, now: number): { text: string; tone: string } {
   if (status.state === 'closed' && status.code === 'token_expired') return { text: 'Session expired — sign in again', tone: 'error' };
   if (!online || status.state === 'closed') return { text: 'Offline', tone: 'offline' };
@@ -53,6 +67,28 @@ export function ConnectionStatus({ status, storage }: { status: Status; storage:
     <div role="status" className={`status status-${tone}`} title={title}>
       <span className="status-dot" aria-hidden="true" />
       {text}
+    </div>
+  );
+}
+
+/** How long a save must take before "Saving…" shows, so that quick saves do not flicker. */
+const SAVING_DELAY_MS = 300;
+
+function describeSave(connected: boolean, storage: StorageStatus, unsaved: boolean, saving: boolean): string {
+  if (!connected) return unsaved ? 'Offline — changes will be saved when you reconnect' : '';
+  // While storage fails, the connection status says "Not saved — the server cannot store changes".
+  if (storage.state === 'failing') return '';
+  return saving ? 'Saving…' : 'All changes saved';
+}
+
+/** Whether this person's edits are stored on the server: "Saving…", then "All changes saved". */
+export function SaveStatus({ status, storage, unsaved }: { status: Status; storage: StorageStatus; unsaved: boolean }) {
+  const online = useOnline();
+  const saving = useLasting(unsaved, SAVING_DELAY_MS);
+  const connected = online && status.state === 'open';
+  return (
+    <div role="status" className={`save-status${connected ? '' : ' save-status-offline'}`}>
+      {describeSave(connected, storage, unsaved, saving)}
     </div>
   );
 }

@@ -5,7 +5,7 @@ import { getDocument } from '../api.js';
 import { navigate } from '../router.js';
 import { ActivityPanel } from './ActivityPanel.js';
 import { ChatPanel } from './ChatPanel.js';
-import { ConnectionStatus } from './ConnectionStatus.js';
+import { ConnectionStatus, SaveStatus } from './ConnectionStatus.js';
 import { Editor } from './Editor.js';
 import { People } from './People.js';
 
@@ -82,6 +82,7 @@ export function DocumentPage({ room, name, onRename }: { room: string; name: str
           </button>
           <RenameButton name={name} onRename={onRename} />
           <ConnectionStatus status={snapshot.status} storage={snapshot.storage} />
+          {canEdit(snapshot.rights) && <SaveStatus status={snapshot.status} storage={snapshot.storage} unsaved={snapshot.unsaved} />}
         </div>
       </header>
       <main className="doc-main">
