@@ -17,6 +17,13 @@ const ConfigSchema = z
       .string()
       .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
       .optional(),
+    /** Cluster mode: the Redis that carries every room's shared log (redis://host:port); needs DATABASE_URL too. */
+    redisUrl: z
+      .string()
+      .regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL')
+      .optional(),
+    /** Cluster mode: how long a room's log waits after a write before it is compacted into PostgreSQL. */
+    compactDelayMs: int(0, 600_000).default(2_000),
     staticDir: z.string().min(1).default(defaultStaticDir),
     pingIntervalMs: int(100, 3_600_000).default(30_000),
     roomIdleMs: int(0, 3_600_000).default(5_000),
@@ -76,6 +83,14 @@ const ConfigSchema = z
     maxBufferedBytes: int(1024, 1024 * 1024 * 1024).default(16 * 1024 * 1024),
   })
   .superRefine((config, ctx) => {
+    if (config.redisUrl !== undefined && config.databaseUrl === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['redisUrl'],
+        message:
+          'cluster mode needs DATABASE_URL as well: the nodes share their storage in PostgreSQL (set both, or neither for one node on SQLite)',
+      });
+    }
     if ((config.tlsCert === undefined) !== (config.tlsKey === undefined)) {
       ctx.addIssue({ code: 'custom', path: ['tlsKey'], message: 'TLS needs both --tls-cert and --tls-key' });
     }
@@ -98,6 +113,8 @@ const SOURCES = {
   host: ['host', 'HOST'],
   dataDir: ['data', 'DATA_DIR'],
   databaseUrl: ['database-url', 'DATABASE_URL'],
+  redisUrl: ['redis-url', 'REDIS_URL'],
+  compactDelayMs: ['compact-delay', 'COMPACT_DELAY_MS'],
   staticDir: ['static', 'STATIC_DIR'],
   pingIntervalMs: ['ping-interval', 'PING_INTERVAL_MS'],
   roomIdleMs: ['room-idle', 'ROOM_IDLE_MS'],

@@ -3,11 +3,13 @@ import type { AddressInfo } from 'node:net';
 import { guestAuthenticator, jwtAuthenticator, type Authenticator } from './auth/authenticator.js';
 import type { Bus } from './cluster/bus.js';
 import { InProcessBus } from './cluster/bus.js';
+import { startCluster, type Cluster } from './cluster/cluster.js';
+import type { StreamLog } from './cluster/stream-log.js';
 import type { Config } from './config.js';
 import { createHttpApp } from './http/app.js';
 import { createLogger, type Logger } from './log.js';
 import { RoomRegistry } from './rooms/registry.js';
-import { committedWrites } from './rooms/room-log.js';
+import { committedWrites } from './storage/room-log.js';
 import { PostgresStorage } from './storage/postgres.js';
 import { SqliteStorage } from './storage/sqlite.js';
 import type { Storage } from './storage/storage.js';
@@ -38,16 +40,29 @@ export interface StartOptions {
 export async function startTandem(config: Config, options: StartOptions = {}): Promise<TandemServer> {
   const log = options.logger ?? createLogger(config.logLevel);
   const retention = { keep: config.activityRetention, maxAgeMs: config.activityRetentionDays * 86_400_000 };
-  const storage =
-    options.storage ??
-    (config.databaseUrl ? await PostgresStorage.open(config.databaseUrl, retention) : new SqliteStorage(config.dataDir, { retention }));
-  const bus = options.bus ?? new InProcessBus();
-  const persistence = new WriteBehind(storage, {
-    intervalMs: config.flushIntervalMs,
-    log,
-    onCommitted: (room, writes) => registry.committed(room, committedWrites(writes)),
-    onHealth: (health) => registry.storageChanged(health),
-  });
+  const postgres = config.databaseUrl ? await PostgresStorage.open(config.databaseUrl, retention) : null;
+  const storage = options.storage ?? postgres ?? new SqliteStorage(config.dataDir, { retention });
+  const cluster: Cluster | null = config.redisUrl
+    ? await startCluster({
+        redisUrl: config.redisUrl,
+        storage: postgres!,
+        log,
+        compactDelayMs: config.compactDelayMs,
+        onCommitted: (room, batch) => registry.committed(room, batch),
+        onHealth: (health) => registry.storageChanged(health),
+        stateOf: (room): Uint8Array | null => registry.stateOf(room),
+        onResync: (room): void => registry.resync(room),
+      })
+    : null;
+  const persistence: StreamLog | WriteBehind =
+    cluster?.log ??
+    new WriteBehind(storage, {
+      intervalMs: config.flushIntervalMs,
+      log,
+      onCommitted: (room, writes) => registry.committed(room, committedWrites(writes)),
+      onHealth: (health) => registry.storageChanged(health),
+    });
+  const bus = options.bus ?? cluster?.bus ?? new InProcessBus();
   const authenticator =
     options.authenticator ??
     (config.auth === 'jwt'
@@ -59,7 +74,7 @@ export async function startTandem(config: Config, options: StartOptions = {}): P
           audience: config.jwtAudience,
         })
       : guestAuthenticator);
-  const registry = new RoomRegistry({ authenticator, storage, persistence, bus, log, settings: config });
+  const registry: RoomRegistry = new RoomRegistry({ authenticator, storage, persistence, bus, log, settings: config });
   const tls = config.tlsCert && config.tlsKey ? { cert: readFileSync(config.tlsCert), key: readFileSync(config.tlsKey) } : null;
   const gateway = new Gateway({ registry, log, authenticator, config, secure: tls !== null });
   const app = await createHttpApp({
@@ -72,6 +87,11 @@ export async function startTandem(config: Config, options: StartOptions = {}): P
     stats: () => ({ rooms: registry.size, connections: gateway.connections }),
     storageHealth: () => persistence.health,
     shuttingDown: () => closing !== null,
+    readinessProblems: async () => {
+      const problems = cluster?.problems() ?? [];
+      const database = await postgres?.problem(1_000);
+      return database ? [...problems, database] : problems;
+    },
     handshakeTimeoutMs: config.handshakeTimeoutMs,
   });
   // Over TLS the socket a request arrives on is the TLS socket, known once its handshake is done.
@@ -90,8 +110,9 @@ export async function startTandem(config: Config, options: StartOptions = {}): P
     registry.prepareShutdown();
     // Increments first (compaction only once they are stored), retried while storage fails.
     const unsaved = await persistence.drain(Date.now() + config.shutdownGraceMs);
-    persistence.stop();
     registry.dispose();
+    await persistence.stop();
+    await cluster?.close();
     await app.close();
     await bus.close();
     await storage.close();

@@ -11,7 +11,7 @@ import { GUEST_GRANTS } from '../src/auth/rights.js';
 import { InProcessBus, makeConfig, SqliteStorage, type Storage } from '../src/index.js';
 import { ActivityLimiter } from '../src/rooms/activity-limiter.js';
 import { Connection } from '../src/rooms/connection.js';
-import { committedWrites } from '../src/rooms/room-log.js';
+import { committedWrites } from '../src/storage/room-log.js';
 import { Room } from '../src/rooms/room.js';
 import { WriteBehind } from '../src/storage/write-behind.js';
 import { FakeSocket } from './fake-socket.js';

@@ -24,13 +24,27 @@ export interface HttpAppOptions {
   storageHealth: () => StorageHealth;
   /** True once the server has begun to shut down. */
   shuttingDown: () => boolean;
+  /** What keeps this node from serving new clients besides storage writes (Redis, PostgreSQL unreachable). */
+  readinessProblems: () => Promise<string[]>;
   /** A request (an upgrade included) whose headers have not all arrived by then is closed. */
   handshakeTimeoutMs: number;
 }
 
 /** HTTP routes and the built web app, on the same server that takes WebSocket upgrades. */
 export async function createHttpApp(options: HttpAppOptions): Promise<FastifyInstance> {
-  const { log, staticDir, tls, storage, registry, authenticator, stats, storageHealth, shuttingDown, handshakeTimeoutMs } = options;
+  const {
+    log,
+    staticDir,
+    tls,
+    storage,
+    registry,
+    authenticator,
+    stats,
+    storageHealth,
+    shuttingDown,
+    readinessProblems,
+    handshakeTimeoutMs,
+  } = options;
   // Node's defaults let a request take 60 s to send its headers, checked every 30 s: half-open
   // upgrade requests then held sockets for up to 90 s.
   const timeouts = {
@@ -85,7 +99,11 @@ export async function createHttpApp(options: HttpAppOptions): Promise<FastifyIns
   // Readiness (for a load balancer): 503 with the reasons while this node should get no new clients.
   app.get('/readyz', async (_request, reply) => {
     const health = storageHealth();
-    const notes = [...(health.ok ? [] : [`storage writes are failing: ${health.error}`]), ...(shuttingDown() ? ['shutting down'] : [])];
+    const notes = [
+      ...(health.ok ? [] : [`storage writes are failing: ${health.error}`]),
+      ...(shuttingDown() ? ['shutting down'] : []),
+      ...(await readinessProblems()),
+    ];
     return reply
       .code(notes.length === 0 ? 200 : 503)
       .type('application/health+json')

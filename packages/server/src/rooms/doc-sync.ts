@@ -19,7 +19,7 @@ import type { Bus, BusChannel, BusMessage } from '../cluster/bus.js';
 import type { StoredRoom } from '../storage/storage.js';
 import { Connection } from './connection.js';
 import { Fanout, type PendingUpdate } from './fanout.js';
-import type { RoomLog } from './room-log.js';
+import type { RoomLog } from '../storage/room-log.js';
 import type { RoomSettings } from './settings.js';
 
 const LOAD_ORIGIN = Symbol('load');

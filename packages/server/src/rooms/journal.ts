@@ -10,7 +10,7 @@ import {
 import type { Logger } from 'pino';
 import type { Storage, StoredRoom } from '../storage/storage.js';
 import type { Connection } from './connection.js';
-import type { CommittedBatch, RoomLog } from './room-log.js';
+import type { CommittedBatch, RoomLog } from '../storage/room-log.js';
 import { SeqLog } from './seq-log.js';
 
 /** Chat ids remembered per room to drop re-sent messages. */

@@ -3,7 +3,7 @@ import type { StorageHealth } from '../storage/write-behind.js';
 import type { ActivityLimiter } from './activity-limiter.js';
 import type { Connection } from './connection.js';
 import type { Journal } from './journal.js';
-import type { RoomLog } from './room-log.js';
+import type { RoomLog } from '../storage/room-log.js';
 import { PresenceBatch, presenceIntervalMs } from './presence.js';
 
 interface MemberState {

@@ -1,7 +1,8 @@
+import * as Y from 'yjs';
 import type { StorageHealth } from '../storage/write-behind.js';
 import { ActivityLimiter } from './activity-limiter.js';
 import type { Connection } from './connection.js';
-import type { CommittedBatch } from './room-log.js';
+import type { CommittedBatch } from '../storage/room-log.js';
 import { Room, type RoomServices } from './room.js';
 
 /** The rooms in memory, created on first join and dropped once they have unloaded. */
@@ -45,6 +46,17 @@ export class RoomRegistry {
   /** A room's writes are durable (see RoomLog). */
   committed(name: string, batch: CommittedBatch): void {
     this.#rooms.get(name)?.committed(batch);
+  }
+
+  /** The room's whole document as one update, if it is in memory. */
+  stateOf(name: string): Uint8Array | null {
+    const room = this.#rooms.get(name);
+    return room?.state === 'ready' ? Y.encodeStateAsUpdate(room.doc) : null;
+  }
+
+  /** The room's shared log was rebuilt: its clients run a full sync. */
+  resync(name: string): void {
+    this.#rooms.get(name)?.resync('The server rebuilt its log of this document; send what you have that it lacks.');
   }
 
   /** Storage failed or recovered: every room tells its members. */

@@ -10,7 +10,7 @@ import type { Connection } from './connection.js';
 import { DocSync } from './doc-sync.js';
 import { DEDUPE_WINDOW, Journal } from './journal.js';
 import { Members } from './members.js';
-import type { CommittedBatch, RoomLog } from './room-log.js';
+import type { CommittedBatch, RoomLog } from '../storage/room-log.js';
 import { SEQ_LOG_TAIL } from './seq-log.js';
 import type { RoomSettings } from './settings.js';
 
@@ -240,6 +240,15 @@ export class Room {
       chat: (message) => this.#members.broadcast({ type: 'chat', message }),
       event: (event) => this.#members.broadcast({ type: 'event', ...event }, event.from.id),
     });
+  }
+
+  /** Every connection runs a full sync: told why (tandem.v1), and sent the server's sync step 1. */
+  resync(reason: string): void {
+    if (this.#state !== 'ready') return;
+    for (const conn of this.#connections) {
+      conn.sendJson({ type: 'resync', reason });
+      this.#sync.greet(conn);
+    }
   }
 
   /** Storage failed or works again: the members are told. */

@@ -5,8 +5,9 @@ import {
   type DocumentInfo,
   type LoadOptions,
   type Retention,
+  type LogCompaction,
   type RoomWrites,
-  type Storage,
+  type SharedStorage,
   type StoredRoom,
 } from './storage.js';
 
@@ -20,6 +21,8 @@ const MIGRATIONS = [
    CREATE TABLE events (room TEXT NOT NULL, seq BIGINT NOT NULL, body JSONB NOT NULL, PRIMARY KEY (room, seq));
    CREATE TABLE documents (name TEXT PRIMARY KEY, title TEXT NOT NULL, created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL);
    CREATE INDEX documents_updated ON documents (updated_at DESC);`,
+  // Cluster mode: the position in the room's Redis stream that the snapshot covers (see StreamLog).
+  `ALTER TABLE doc_snapshots ADD COLUMN log_ms BIGINT NOT NULL DEFAULT 0, ADD COLUMN log_seq BIGINT NOT NULL DEFAULT 0;`,
 ];
 /** Any constant: the advisory lock that makes nodes starting together migrate one at a time. */
 const MIGRATION_LOCK = 7_404_151;
@@ -43,7 +46,7 @@ const toDocument = (row: DocumentRow): DocumentInfo => ({
  * one transaction; entries in seq order; the newest entry of a log never deleted); the schema is
  * migrated at start-up, under an advisory lock so that nodes starting at once do it once.
  */
-export class PostgresStorage implements Storage {
+export class PostgresStorage implements SharedStorage {
   readonly #pool: pg.Pool;
   readonly #retention: Retention;
 
@@ -98,7 +101,7 @@ export class PostgresStorage implements Storage {
   async loadRoom(room: string, { tail, dedupeWindow }: LoadOptions): Promise<StoredRoom> {
     const q = <R extends pg.QueryResultRow>(text: string, values: unknown[]) => this.#pool.query<R>(text, values);
     const [snapshot, log, chat, activity, chatIds, seqs] = await Promise.all([
-      q<{ data: Buffer }>('SELECT data FROM doc_snapshots WHERE room = $1', [room]),
+      q<{ data: Buffer; log_ms: string; log_seq: string }>('SELECT data, log_ms, log_seq FROM doc_snapshots WHERE room = $1', [room]),
       q<{ data: Buffer }>('SELECT data FROM doc_updates WHERE room = $1 ORDER BY id', [room]),
       q<{ body: ChatMessage }>('SELECT body FROM (SELECT seq, body FROM chat WHERE room = $1 ORDER BY seq DESC LIMIT $2) t ORDER BY seq', [
         room,
@@ -130,7 +133,38 @@ export class PostgresStorage implements Storage {
       chatSeq: Number(newest?.chat ?? 0),
       activitySeq: Number(newest?.activity ?? 0),
       eventSeq: Number(newest?.events ?? 0),
+      logPosition: first ? `${first.log_ms}-${first.log_seq}` : '0-0',
     };
+  }
+
+  async compactFromLog(room: string, compaction: LogCompaction): Promise<boolean> {
+    const [ms, seq] = compaction.position.split('-').map(Number) as [number, number];
+    return this.#transaction(async (client) => {
+      const now = Date.now();
+      // One statement decides, so two nodes compacting at once cannot both win: a snapshot only
+      // replaces one that covers less of the stream.
+      const { rowCount } = await client.query(
+        `INSERT INTO doc_snapshots (room, data, updated_at, log_ms, log_seq) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (room) DO UPDATE SET data = excluded.data, updated_at = excluded.updated_at, log_ms = excluded.log_ms, log_seq = excluded.log_seq
+         WHERE (doc_snapshots.log_ms, doc_snapshots.log_seq) < (excluded.log_ms, excluded.log_seq)`,
+        [room, Buffer.from(compaction.snapshot), now, ms, seq],
+      );
+      if (rowCount === 0) return false;
+      // Rows written before the room was clustered are in the snapshot now.
+      await client.query('DELETE FROM doc_updates WHERE room = $1', [room]);
+      await client.query(
+        `INSERT INTO documents (name, title, created_at, updated_at) VALUES ($1, $1, $2, $2)
+         ON CONFLICT (name) DO UPDATE SET updated_at = excluded.updated_at`,
+        [room, now],
+      );
+      // Entries may have been stored by an earlier compaction that covered less: stored once.
+      const writes = { updates: [], chat: compaction.chat, activity: compaction.activity, events: compaction.events };
+      await this.#insertLog(client, 'chat', room, writes.chat, (m) => [m.seq, m.id, JSON.stringify(m)], true);
+      await this.#insertLog(client, 'activity', room, writes.activity, (e) => [e.seq, e.time, JSON.stringify(e)], true);
+      await this.#insertLog(client, 'events', room, writes.events, (e: AppEvent) => [e.seq, JSON.stringify(e)], true);
+      await this.#prune(client, room, writes, now);
+      return true;
+    });
   }
 
   async readChat(room: string, afterSeq: number, limit: number): Promise<ChatMessage[]> {
@@ -191,6 +225,7 @@ export class PostgresStorage implements Storage {
     room: string,
     entries: T[],
     columns: (entry: T) => unknown[],
+    skipStored = false,
   ): Promise<void> {
     if (entries.length === 0) return;
     const rows = entries.map(columns);
@@ -200,7 +235,8 @@ export class PostgresStorage implements Storage {
     const unnest = types.map((type, i) => `$${i + 2}::${type === 'jsonb' ? 'text' : type}[]`).join(', ');
     const select = types.map((type, i) => (type === 'jsonb' ? `c${i}::jsonb` : `c${i}`)).join(', ');
     const aliases = types.map((_, i) => `c${i}`).join(', ');
-    await client.query(`INSERT INTO ${table} (room, ${names}) SELECT $1, ${select} FROM unnest(${unnest}) AS t(${aliases})`, [
+    const conflict = skipStored ? ' ON CONFLICT DO NOTHING' : '';
+    await client.query(`INSERT INTO ${table} (room, ${names}) SELECT $1, ${select} FROM unnest(${unnest}) AS t(${aliases})${conflict}`, [
       room,
       ...arrays,
     ]);
@@ -238,6 +274,19 @@ export class PostgresStorage implements Storage {
       [limit],
     );
     return rows.map(toDocument);
+  }
+
+  /** Why PostgreSQL cannot be used right now, or null when a query answers within `timeoutMs`. */
+  async problem(timeoutMs: number): Promise<string | null> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<string>((resolve) => (timer = setTimeout(() => resolve(`no answer within ${timeoutMs} ms`), timeoutMs)));
+    const query = this.#pool.query('SELECT 1').then(
+      () => null,
+      (error: Error) => error.message,
+    );
+    const result = await Promise.race([query, timeout]);
+    clearTimeout(timer);
+    return result === null ? null : `cannot reach PostgreSQL (${result})`;
   }
 
   async close(): Promise<void> {

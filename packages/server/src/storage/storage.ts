@@ -22,6 +22,8 @@ export interface StoredRoom {
   chatSeq: number;
   activitySeq: number;
   eventSeq: number;
+  /** Cluster mode: the id in the room's Redis stream up to which the stored document and logs reach ('0-0': none). */
+  logPosition?: string;
 }
 
 /** Everything one room wrote since the last flush. */
@@ -69,4 +71,23 @@ export interface Storage {
   /** The most recently updated documents first. */
   listDocuments(limit: number): Promise<DocumentInfo[]>;
   close(): Promise<void>;
+}
+
+/** A room's shared log folded into storage up to `position` (cluster mode; see cluster/compactor.ts). */
+export interface LogCompaction {
+  snapshot: Uint8Array;
+  /** The stream id of the last entry folded in. */
+  position: string;
+  chat: ChatMessage[];
+  activity: ActivityEntry[];
+  events: AppEvent[];
+}
+
+/** Storage that nodes share (PostgreSQL), and that the cluster compacts rooms' streams into. */
+export interface SharedStorage extends Storage {
+  /**
+   * Replaces the room's snapshot by `compaction.snapshot` and stores its entries, unless the
+   * stored snapshot already reaches as far into the stream. Returns whether it replaced it.
+   */
+  compactFromLog(room: string, compaction: LogCompaction): Promise<boolean>;
 }

@@ -1,6 +1,6 @@
 import type { ActivityEntry, AppEvent, ChatMessage } from '@tandem/protocol';
 import type { Logger } from 'pino';
-import type { RoomLog } from '../rooms/room-log.js';
+import type { RoomLog } from './room-log.js';
 import type { LoadOptions, RoomWrites, Storage, StoredRoom } from './storage.js';
 
 /**

@@ -1,0 +1,481 @@
+import { randomBytes } from 'node:crypto';
+import type { ActivityEntry, AppEvent, ChatMessage } from '@tandem/protocol';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import * as Y from 'yjs';
+import type { CommittedBatch, RoomLog } from '../storage/room-log.js';
+import type { LoadOptions, SharedStorage, StoredRoom } from '../storage/storage.js';
+import type { StorageHealth, Unsaved } from '../storage/write-behind.js';
+import { compareIds, decodeEntry, encodeEntries, type LogEntry } from './entry.js';
+import { COMPACTION_TASKS, roomKeys, roomOfLogKey } from './keys.js';
+
+/** Longest wait between two retries of a failed append. */
+const MAX_RETRY_MS = 2_000;
+/** Entries read per XRANGE page while a room loads. */
+const LOAD_PAGE = 1_000;
+
+export interface StreamLogOptions {
+  /** For appends and reads. */
+  redis: Redis;
+  /** For the one blocking XREAD over every room this node holds. */
+  reader: Redis;
+  storage: SharedStorage;
+  /** This process's id in the log (an entry's `n`). */
+  node: string;
+  log: Logger;
+  onCommitted(room: string, batch: CommittedBatch): void;
+  onHealth(health: StorageHealth): void;
+  /** The room's whole document as one update, to republish after Redis lost the room's log. */
+  stateOf(room: string): Uint8Array | null;
+  /** Redis lost the room's log and it was rebuilt: the room's clients should run a full sync. */
+  onResync(room: string): void;
+}
+
+interface Queue {
+  updates: Uint8Array[];
+  /** How many of `updates` the room appended (and awaits as its own); a republished state is not one. */
+  own: number;
+  chat: ChatMessage[];
+  activity: ActivityEntry[];
+  events: AppEvent[];
+}
+
+interface Sending {
+  no: number;
+  update: Uint8Array | null;
+  entries: Queue;
+}
+
+interface RoomState {
+  keys: ReturnType<typeof roomKeys>;
+  epoch: string;
+  /** The id of the newest log entry delivered to the room. */
+  lastId: string;
+  /** The newest seqs delivered: entries read twice (after a log was rebuilt) are not delivered again. */
+  seen: { chat: number; activity: number; event: number };
+  reading: boolean;
+  released: boolean;
+  queue: Queue;
+  sending: Sending | null;
+  /** Own batches appended and not yet read back: how many of the room's updates each carries. */
+  own: Map<number, number>;
+  waiters: Array<{ resolve(): void; reject(error: unknown): void }>;
+}
+
+const emptyQueue = (): Queue => ({ updates: [], own: 0, chat: [], activity: [], events: [] });
+const isEmpty = (q: Queue): boolean => q.updates.length + q.chat.length + q.activity.length + q.events.length === 0;
+const newEpoch = (): string => randomBytes(8).toString('hex');
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Cluster mode's RoomLog: every room has one Redis stream that carries its document updates,
+ * chat, activity and events in one total order. A node appends its writes in batches (one per
+ * room per event-loop turn, and one in flight per room), and everything, its own entries
+ * included, becomes visible to members when this node reads it back from the stream: so every
+ * node shows the same entries with the same seqs in the same order, and a write is acknowledged
+ * only once it is in Redis. Compaction into PostgreSQL is the Compactor's job.
+ */
+export class StreamLog implements RoomLog {
+  readonly #options: StreamLogOptions;
+  readonly #rooms = new Map<string, RoomState>();
+  readonly #dirty = new Set<string>();
+  #flushTimer: NodeJS.Immediate | null = null;
+  #batchNo = 0;
+  #failures = 0;
+  #health: StorageHealth = { ok: true };
+  #stopped = false;
+  #readerId: number | null = null;
+  /** Set while the reader waits with no room to read. */
+  #wake: (() => void) | null = null;
+  #reading: Promise<void>;
+  #readRound = 0;
+
+  constructor(options: StreamLogOptions) {
+    this.#options = options;
+    this.#reading = this.#readLoop();
+    // Back after a disconnect: Redis may have restarted without its data.
+    options.redis.on('ready', () => void this.#checkEpochs());
+  }
+
+  get health(): StorageHealth {
+    return this.#health;
+  }
+
+  async loadRoom(room: string, options: LoadOptions): Promise<StoredRoom> {
+    const keys = roomKeys(room);
+    const state: RoomState = {
+      keys,
+      epoch: '',
+      lastId: '0-0',
+      seen: { chat: 0, activity: 0, event: 0 },
+      reading: false,
+      released: false,
+      queue: emptyQueue(),
+      sending: null,
+      own: new Map(),
+      waiters: [],
+    };
+    this.#rooms.set(room, state);
+    const { redis } = this.#options;
+    for (let attempt = 0; ; attempt++) {
+      const stored = await this.#options.storage.loadRoom(room, options);
+      const position = stored.logPosition ?? '0-0';
+      state.epoch = await redis.tandemEnsureEpoch(keys.meta, newEpoch(), stored.chatSeq, stored.activitySeq, stored.eventSeq);
+      const entries = await this.#readAfter(keys.log, position);
+      // Another node compacted further and trimmed the log after storage was read: read again.
+      // (After Redis lost its data the gap is real and stays; then the log starts where it can.)
+      const [oldest] = await redis.xrange(keys.log, '-', '+', 'COUNT', 1);
+      if (oldest && position !== '0-0' && compareIds(oldest[0], position) > 0 && attempt < 2) continue;
+      foldInto(stored, entries, options.tail);
+      state.lastId = entries.at(-1)?.id ?? position;
+      state.seen = { chat: stored.chatSeq, activity: stored.activitySeq, event: stored.eventSeq };
+      if (!state.released) {
+        state.reading = true;
+        this.#wakeReader();
+      }
+      return stored;
+    }
+  }
+
+  async #readAfter(key: string, position: string): Promise<LogEntry[]> {
+    const entries: LogEntry[] = [];
+    for (let after = position; ;) {
+      const page = await this.#options.redis.xrangeBuffer(key, `(${after}`, '+', 'COUNT', LOAD_PAGE);
+      for (const [id, fields] of page) entries.push(decodeEntry(id, fields));
+      if (page.length < LOAD_PAGE) return entries;
+      after = entries.at(-1)!.id;
+    }
+  }
+
+  release(room: string): void {
+    const state = this.#rooms.get(room);
+    if (!state) return;
+    state.released = true;
+    state.reading = false;
+    this.#rooms.delete(room);
+    this.#wakeReader();
+  }
+
+  appendUpdate(room: string, update: Uint8Array): void {
+    const queue = this.#queue(room);
+    if (!queue) return;
+    queue.updates.push(update);
+    queue.own++;
+  }
+
+  appendChat(room: string, message: ChatMessage): void {
+    this.#queue(room)?.chat.push(message);
+  }
+
+  appendActivity(room: string, entry: ActivityEntry): void {
+    this.#queue(room)?.activity.push(entry);
+  }
+
+  appendEvent(room: string, event: AppEvent): void {
+    this.#queue(room)?.events.push(event);
+  }
+
+  /**
+   * Compaction is the Compactor's work, from the stream into PostgreSQL. The room still takes its
+   * snapshot, off the hot path: that is how it keeps its document size accounting exact.
+   */
+  compact(_room: string, snapshot: () => Uint8Array): void {
+    setImmediate(snapshot);
+  }
+
+  #queue(room: string): Queue | null {
+    const state = this.#rooms.get(room);
+    if (!state) return null;
+    this.#dirty.add(room);
+    this.#flushTimer ??= setImmediate(() => {
+      this.#flushTimer = null;
+      this.#sendDirty();
+    });
+    return state.queue;
+  }
+
+  #sendDirty(): void {
+    for (const room of this.#dirty) {
+      const state = this.#rooms.get(room);
+      if (state) this.#send(room, state);
+    }
+    this.#dirty.clear();
+  }
+
+  /** Starts appending what the room queued, unless an append of it is under way (it follows that one). */
+  #send(room: string, state: RoomState): void {
+    if (state.sending) return;
+    if (isEmpty(state.queue)) {
+      for (const waiter of state.waiters.splice(0)) waiter.resolve();
+      return;
+    }
+    const entries = state.queue;
+    state.queue = emptyQueue();
+    const update =
+      entries.updates.length === 0 ? null : entries.updates.length === 1 ? entries.updates[0]! : Y.mergeUpdates(entries.updates);
+    const sending: Sending = { no: ++this.#batchNo, update, entries };
+    state.sending = sending;
+    if (entries.own > 0) state.own.set(sending.no, entries.own);
+    void this.#append(room, state, sending);
+  }
+
+  async #append(room: string, state: RoomState, sending: Sending): Promise<void> {
+    const { redis, node } = this.#options;
+    const { keys } = state;
+    const json = encodeEntries(sending.entries);
+    while (!this.#stopped) {
+      try {
+        const [status, value] = await redis.tandemAppend(
+          keys.meta,
+          keys.log,
+          keys.chatIds,
+          keys.batches,
+          COMPACTION_TASKS,
+          state.epoch,
+          node,
+          sending.no,
+          sending.update ? Buffer.from(sending.update.buffer, sending.update.byteOffset, sending.update.byteLength) : '',
+          json,
+          sending.entries.activity.length,
+          sending.entries.events.length,
+          room,
+          ...sending.entries.chat.map((message) => message.id),
+        );
+        if (status === 'EPOCH') {
+          await this.#rebuild(room, state, value, sending);
+          continue;
+        }
+        break;
+      } catch (error) {
+        this.#failed(error);
+        for (const waiter of state.waiters.splice(0)) waiter.reject(error);
+        await sleep(Math.min(50 * 2 ** this.#failures, MAX_RETRY_MS));
+      }
+    }
+    this.#recovered();
+    state.sending = null;
+    if (!state.released || !isEmpty(state.queue)) this.#send(room, state);
+  }
+
+  /**
+   * The room's epoch in Redis is not the one this node knows: Redis lost the room's log (it
+   * restarted without persistence) and this or another node started a new one. This node
+   * republishes its whole document in the batch it is sending (so nothing it holds is lost),
+   * re-reads the new log from its start, and has its clients run a full sync.
+   */
+  async #rebuild(room: string, state: RoomState, found: string, sending: Sending): Promise<void> {
+    const { seen, keys } = state;
+    const epoch = await this.#options.redis.tandemEnsureEpoch(keys.meta, newEpoch(), seen.chat, seen.activity, seen.event);
+    this.#options.log.warn(
+      { room, was: state.epoch, found: found || null, now: epoch },
+      "the room log in Redis was lost; republishing this node's copy",
+    );
+    state.epoch = epoch;
+    const whole = this.#options.stateOf(room);
+    if (whole) sending.update = sending.update ? Y.mergeUpdates([whole, sending.update]) : whole;
+    state.lastId = '0-0';
+    this.#wakeReader();
+    this.#options.onResync(room);
+  }
+
+  /** After a reconnect: any room whose epoch changed (or vanished) is rebuilt at once, not at its next write. */
+  async #checkEpochs(): Promise<void> {
+    for (const [room, state] of this.#rooms) {
+      if (!state.reading) continue;
+      try {
+        const epoch = await this.#options.redis.hget(state.keys.meta, 'epoch');
+        if (epoch === state.epoch) continue;
+        // An empty append with the old epoch goes through #rebuild, in the room's append order.
+        state.queue.updates.push(new Uint8Array([0, 0]));
+        this.#dirty.add(room);
+        this.#sendDirty();
+      } catch (error) {
+        this.#options.log.warn({ err: error, room }, 'could not check the room epoch after a reconnect');
+      }
+    }
+  }
+
+  /** Resolves once everything queued so far is in Redis; rejects while appends fail. */
+  flush(): Promise<void> {
+    if (this.#flushTimer) {
+      clearImmediate(this.#flushTimer);
+      this.#flushTimer = null;
+    }
+    this.#sendDirty();
+    const pending: Array<Promise<void>> = [];
+    for (const [room, state] of this.#rooms) {
+      if (!state.sending && isEmpty(state.queue)) continue;
+      pending.push(new Promise((resolve, reject) => state.waiters.push({ resolve, reject })));
+      this.#send(room, state);
+    }
+    return Promise.all(pending).then(() => {});
+  }
+
+  async drain(deadline: number): Promise<Unsaved[]> {
+    for (;;) {
+      try {
+        await this.flush();
+        return [];
+      } catch {
+        const wait = Math.min(MAX_RETRY_MS, deadline - Date.now());
+        if (wait <= 0) return this.unsaved();
+        await sleep(wait);
+      }
+    }
+  }
+
+  unsaved(): Unsaved[] {
+    const unsaved: Unsaved[] = [];
+    for (const [room, state] of this.#rooms) {
+      const queues = state.sending ? [state.sending.entries, state.queue] : [state.queue];
+      const sum = (pick: (q: Queue) => number): number => queues.reduce((total, q) => total + pick(q), 0);
+      const updates = sum((q) => q.updates.length);
+      const chat = sum((q) => q.chat.length);
+      const activity = sum((q) => q.activity.length);
+      const events = sum((q) => q.events.length);
+      if (updates + chat + activity + events === 0) continue;
+      const updateBytes = sum((q) => q.updates.reduce((total, u) => total + u.byteLength, 0));
+      unsaved.push({ room, updates, updateBytes, chat, activity, events });
+    }
+    return unsaved;
+  }
+
+  /** Stops appending and reading (after the last drain at shutdown). */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    this.#wakeReader();
+    this.#options.reader.disconnect();
+    await this.#reading;
+  }
+
+  // ---- reading --------------------------------------------------------------------------
+
+  async #readLoop(): Promise<void> {
+    const { reader, log } = this.#options;
+    while (!this.#stopped) {
+      const rooms = [...this.#rooms.entries()].filter(([, state]) => state.reading);
+      if (rooms.length === 0) {
+        await new Promise<void>((resolve) => (this.#wake = resolve));
+        this.#wake = null;
+        continue;
+      }
+      let reply;
+      try {
+        if (reader.status !== 'ready') await reader.connect().catch(() => {});
+        this.#readerId ??= Number(await reader.client('ID'));
+        this.#readRound++;
+        reply = await reader.xreadBuffer(
+          'COUNT',
+          1_000,
+          'BLOCK',
+          0,
+          'STREAMS',
+          ...rooms.map(([, state]) => state.keys.log),
+          ...rooms.map(([, state]) => state.lastId),
+        );
+      } catch (error) {
+        this.#readerId = null;
+        if (this.#stopped) break;
+        log.warn({ err: error }, 'reading the room logs from Redis failed; retrying');
+        await sleep(250);
+        continue;
+      }
+      if (!reply) continue; // unblocked: the set of rooms changed
+      for (const [key, items] of reply) {
+        const room = roomOfLogKey(key.toString());
+        const state = this.#rooms.get(room);
+        if (!state?.reading) continue;
+        for (const [id, fields] of items) this.#deliver(room, state, decodeEntry(id, fields));
+      }
+    }
+  }
+
+  /** Has the blocked XREAD start again with the rooms as they are now. */
+  #wakeReader(): void {
+    if (this.#wake) {
+      this.#wake();
+      return;
+    }
+    const round = this.#readRound;
+    const id = this.#readerId;
+    if (id === null) return;
+    // CLIENT UNBLOCK may reach Redis before the XREAD it should interrupt: then it says 0, and is
+    // sent again until that read returns.
+    const unblock = async (tries: number): Promise<void> => {
+      if (this.#stopped || round !== this.#readRound) return;
+      const done = await this.#options.redis.client('UNBLOCK', id).catch(() => 1);
+      if (Number(done) === 0 && tries > 0 && round === this.#readRound) setTimeout(() => void unblock(tries - 1), 2);
+    };
+    void unblock(50);
+  }
+
+  #deliver(room: string, state: RoomState, entry: LogEntry): void {
+    if (compareIds(entry.id, state.lastId) <= 0) return;
+    state.lastId = entry.id;
+    const own = entry.node === this.#options.node;
+    let ownUpdates = 0;
+    if (own) {
+      ownUpdates = state.own.get(entry.batch) ?? 0;
+      state.own.delete(entry.batch);
+    }
+    const { seen } = state;
+    const chat = entry.chat.filter((message) => message.seq > seen.chat);
+    const activity = entry.activity.filter((item) => item.seq > seen.activity);
+    const events = entry.events.filter((event) => event.seq > seen.event);
+    seen.chat = Math.max(seen.chat, ...entry.chat.map((m) => m.seq));
+    seen.activity = Math.max(seen.activity, ...entry.activity.map((a) => a.seq));
+    seen.event = Math.max(seen.event, ...entry.events.map((e) => e.seq));
+    this.#options.onCommitted(room, {
+      remoteUpdates: own || !entry.update ? [] : [entry.update],
+      ownUpdates,
+      chat,
+      activity,
+      events,
+      ownEntries: own ? entry.chat.length + entry.duplicates.length + entry.events.length : 0,
+      duplicates: own ? entry.duplicates : [],
+    });
+  }
+
+  // ---- health -----------------------------------------------------------------------------
+
+  #failed(error: unknown): void {
+    this.#failures++;
+    const message = error instanceof Error ? error.message : String(error);
+    this.#options.log.error({ err: error, failures: this.#failures }, 'appending to the room log in Redis failed; retrying');
+    if (!this.#health.ok) return;
+    this.#health = { ok: false, since: Date.now(), error: `cannot reach Redis (${message})` };
+    this.#options.onHealth(this.#health);
+  }
+
+  #recovered(): void {
+    this.#failures = 0;
+    if (this.#health.ok) return;
+    this.#options.log.info({ failedForMs: Date.now() - this.#health.since }, 'appending to Redis works again');
+    this.#health = { ok: true };
+    this.#options.onHealth(this.#health);
+  }
+}
+
+/** Adds the log's entries after storage's position to what storage returned for a room. */
+function foldInto(stored: StoredRoom, entries: readonly LogEntry[], tail: number): void {
+  for (const entry of entries) {
+    if (entry.update) {
+      stored.updates.push(entry.update);
+      stored.logLength++;
+    }
+    for (const message of entry.chat) {
+      if (message.seq <= stored.chatSeq) continue;
+      stored.chat.push(message);
+      stored.recentChatIds.push({ id: message.id, seq: message.seq });
+      stored.chatSeq = message.seq;
+    }
+    for (const item of entry.activity) {
+      if (item.seq <= stored.activitySeq) continue;
+      stored.activity.push(item);
+      stored.activitySeq = item.seq;
+    }
+    for (const event of entry.events) stored.eventSeq = Math.max(stored.eventSeq, event.seq);
+  }
+  if (stored.chat.length > tail) stored.chat.splice(0, stored.chat.length - tail);
+  if (stored.activity.length > tail) stored.activity.splice(0, stored.activity.length - tail);
+}
