@@ -9,7 +9,7 @@ import type { Config } from './config.js';
 import { createHttpApp } from './http/app.js';
 import { createLogger, type Logger } from './log.js';
 import { RoomRegistry } from './rooms/registry.js';
-import { committedWrites } from './storage/room-log.js';
+import { committedWrites, type RoomCopy } from './storage/room-log.js';
 import { PostgresStorage } from './storage/postgres.js';
 import { SqliteStorage } from './storage/sqlite.js';
 import type { Storage } from './storage/storage.js';
@@ -50,7 +50,7 @@ export async function startTandem(config: Config, options: StartOptions = {}): P
         compactDelayMs: config.compactDelayMs,
         onCommitted: (room, batch) => registry.committed(room, batch),
         onHealth: (health) => registry.storageChanged(health),
-        stateOf: (room): Uint8Array | null => registry.stateOf(room),
+        copyOf: (room): RoomCopy | null => registry.copyOf(room),
         onResync: (room): void => registry.resync(room),
       })
     : null;

@@ -1,67 +1,14 @@
 import type { RoomHandle } from '@tandem/client';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
-import { WebsocketProvider } from 'y-websocket';
+import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { Redis } from 'ioredis';
 import { roomKeys } from '../src/cluster/keys.js';
-import { member, onCleanup, startServer, until, type TestServer } from './helpers.js';
-import { startPostgres, type PostgresInstance } from './postgres.js';
+import { startCluster, stockClient, useClusterServices } from './cluster-setup.js';
+import { member, onCleanup, until, type TestServer } from './helpers.js';
 import { switchableProxy } from './proxy.js';
-import { startRedis, type RedisInstance } from './redis.js';
 
-let postgres: PostgresInstance;
-let databases = 0;
-
-beforeAll(async () => {
-  postgres = await startPostgres();
-}, 60_000);
-
-afterAll(async () => {
-  await postgres?.stop();
-});
-
-/** A fresh database on this file's PostgreSQL server. */
-async function freshDatabase(): Promise<string> {
-  const name = `cluster_${++databases}`;
-  const admin = new pg.Client({ connectionString: postgres.url });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`).finally(() => admin.end());
-  return postgres.url.replace(/\/postgres$/, `/${name}`);
-}
-
-interface Cluster {
-  redis: RedisInstance;
-  databaseUrl: string;
-  nodes: TestServer[];
-  start(): Promise<TestServer>;
-}
-
-/** Redis, a database and `count` nodes sharing them, each its own server on a free port. */
-async function startCluster(count: number, redisOptions: { appendonly?: boolean } = {}): Promise<Cluster> {
-  const redis = await startRedis(redisOptions);
-  onCleanup(() => redis.stop());
-  const databaseUrl = await freshDatabase();
-  const cluster: Cluster = {
-    redis,
-    databaseUrl,
-    nodes: [],
-    async start() {
-      const node = await startServer({ redisUrl: redis.url, databaseUrl, compactDelayMs: 100 });
-      cluster.nodes.push(node);
-      return node;
-    },
-  };
-  for (let i = 0; i < count; i++) await cluster.start();
-  return cluster;
-}
-
-function stockClient(wsUrl: string, room: string): WebsocketProvider {
-  const provider = new WebsocketProvider(`${wsUrl}/ws`, room, new Y.Doc(), { WebSocketPolyfill: WebSocket as never, disableBc: true });
-  onCleanup(() => provider.destroy());
-  return provider;
-}
+useClusterServices();
 
 const text = (handle: { doc: Y.Doc }): string => handle.doc.getText('t').toString();
 const chatIds = (handle: RoomHandle): string[] => handle.chat.map((m) => `${m.seq}:${m.text}`);

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { CommittedBatch } from '../storage/room-log.js';
+import type { CommittedBatch, RoomCopy } from '../storage/room-log.js';
 import type { SharedStorage } from '../storage/storage.js';
 import type { StorageHealth } from '../storage/write-behind.js';
 import { Compactor } from './compactor.js';
@@ -15,7 +15,7 @@ export interface ClusterOptions {
   compactDelayMs: number;
   onCommitted(room: string, batch: CommittedBatch): void;
   onHealth(health: StorageHealth): void;
-  stateOf(room: string): Uint8Array | null;
+  copyOf(room: string): RoomCopy | null;
   onResync(room: string): void;
 }
 
@@ -56,7 +56,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     log,
     onCommitted: options.onCommitted,
     onHealth: options.onHealth,
-    stateOf: options.stateOf,
+    copyOf: options.copyOf,
     onResync: options.onResync,
   });
   const compactor = new Compactor({

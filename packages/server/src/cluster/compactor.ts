@@ -46,13 +46,18 @@ export class Compactor {
   }
 
   async start(): Promise<void> {
+    await this.#createGroup();
+    this.#loop = this.#readLoop();
+    this.#reclaimTimer = setInterval(() => void this.#reclaim(), RECLAIM_EVERY_MS);
+  }
+
+  /** Creates the consumer group (and the task stream), unless it exists. */
+  async #createGroup(): Promise<void> {
     try {
       await this.#options.redis.xgroup('CREATE', COMPACTION_TASKS, COMPACTORS_GROUP, '0', 'MKSTREAM');
     } catch (error) {
       if (!String((error as Error).message).includes('BUSYGROUP')) throw error;
     }
-    this.#loop = this.#readLoop();
-    this.#reclaimTimer = setInterval(() => void this.#reclaim(), RECLAIM_EVERY_MS);
   }
 
   async stop(): Promise<void> {
@@ -84,7 +89,9 @@ export class Compactor {
         for (const [, tasks] of reply ?? []) for (const [id, fields] of tasks) this.#schedule(id, fields[1] ?? '', 0);
       } catch (error) {
         if (this.#stopped) break;
-        log.warn({ err: error }, 'reading compaction tasks from Redis failed; retrying');
+        // Redis restarted without its data: the group is gone with the task stream.
+        if (String((error as Error).message).includes('NOGROUP')) await this.#createGroup().catch(() => {});
+        else log.warn({ err: error }, 'reading compaction tasks from Redis failed; retrying');
         await new Promise((resolve) => setTimeout(resolve, 500));
       }
     }

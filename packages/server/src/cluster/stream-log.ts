@@ -3,7 +3,7 @@ import type { ActivityEntry, AppEvent, ChatMessage } from '@tandem/protocol';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import * as Y from 'yjs';
-import type { CommittedBatch, RoomLog } from '../storage/room-log.js';
+import type { CommittedBatch, RoomCopy, RoomLog } from '../storage/room-log.js';
 import type { LoadOptions, SharedStorage, StoredRoom } from '../storage/storage.js';
 import type { StorageHealth, Unsaved } from '../storage/write-behind.js';
 import { compareIds, decodeEntry, encodeEntries, type LogEntry } from './entry.js';
@@ -25,8 +25,8 @@ export interface StreamLogOptions {
   log: Logger;
   onCommitted(room: string, batch: CommittedBatch): void;
   onHealth(health: StorageHealth): void;
-  /** The room's whole document as one update, to republish after Redis lost the room's log. */
-  stateOf(room: string): Uint8Array | null;
+  /** The room as this node holds it, to republish after Redis lost the room's log. */
+  copyOf(room: string): RoomCopy | null;
   /** Redis lost the room's log and it was rebuilt: the room's clients should run a full sync. */
   onResync(room: string): void;
 }
@@ -260,19 +260,26 @@ export class StreamLog implements RoomLog {
   /**
    * The room's epoch in Redis is not the one this node knows: Redis lost the room's log (it
    * restarted without persistence) and this or another node started a new one. This node
-   * republishes its whole document in the batch it is sending (so nothing it holds is lost),
-   * re-reads the new log from its start, and has its clients run a full sync.
+   * republishes its whole document in the batch it is sending, and stores the chat and activity
+   * it holds straight into PostgreSQL (the log may have lost them before they were compacted),
+   * so nothing it holds is lost; then it re-reads the new log from its start and has its clients
+   * run a full sync. Seqs go on from the newest this node has seen, so none is handed out twice.
    */
   async #rebuild(room: string, state: RoomState, found: string, sending: Sending): Promise<void> {
     const { seen, keys } = state;
     const epoch = await this.#options.redis.tandemEnsureEpoch(keys.meta, newEpoch(), seen.chat, seen.activity, seen.event);
-    this.#options.log.warn(
-      { room, was: state.epoch, found: found || null, now: epoch },
-      "the room log in Redis was lost; republishing this node's copy",
-    );
+    this.#options.log.warn({ room, was: state.epoch, found: found || null, now: epoch }, "the room's log in Redis was lost; republishing");
     state.epoch = epoch;
-    const whole = this.#options.stateOf(room);
-    if (whole) sending.update = sending.update ? Y.mergeUpdates([whole, sending.update]) : whole;
+    const copy = this.#options.copyOf(room);
+    if (copy) {
+      sending.update = sending.update ? Y.mergeUpdates([copy.document, sending.update]) : copy.document;
+      await this.#options.storage.storeEntries(room, { chat: copy.chat, activity: copy.activity, events: [] }).catch((error: unknown) => {
+        this.#options.log.error(
+          { err: error, room },
+          'could not store the chat and activity this node holds; they stay in its memory only',
+        );
+      });
+    }
     state.lastId = '0-0';
     this.#wakeReader();
     this.#options.onResync(room);

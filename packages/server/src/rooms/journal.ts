@@ -86,6 +86,11 @@ export class Journal {
     };
   }
 
+  /** Every committed entry held in memory, oldest first. */
+  held(): { chat: ChatMessage[]; activity: ActivityEntry[] } {
+    return { chat: this.#chat.recent(Infinity), activity: this.#activity.recent(Infinity) };
+  }
+
   /** Queues an activity entry. */
   record(kind: ActivityEntry['kind'], member: Member, previousName?: string): void {
     const entry: ActivityEntry = { seq: this.#activity.nextSeq(), time: Date.now(), kind, member };

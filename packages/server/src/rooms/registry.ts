@@ -1,8 +1,7 @@
-import * as Y from 'yjs';
 import type { StorageHealth } from '../storage/write-behind.js';
 import { ActivityLimiter } from './activity-limiter.js';
 import type { Connection } from './connection.js';
-import type { CommittedBatch } from '../storage/room-log.js';
+import type { CommittedBatch, RoomCopy } from '../storage/room-log.js';
 import { Room, type RoomServices } from './room.js';
 
 /** The rooms in memory, created on first join and dropped once they have unloaded. */
@@ -48,10 +47,9 @@ export class RoomRegistry {
     this.#rooms.get(name)?.committed(batch);
   }
 
-  /** The room's whole document as one update, if it is in memory. */
-  stateOf(name: string): Uint8Array | null {
-    const room = this.#rooms.get(name);
-    return room?.state === 'ready' ? Y.encodeStateAsUpdate(room.doc) : null;
+  /** What this node holds of a room, if it is in memory. */
+  copyOf(name: string): RoomCopy | null {
+    return this.#rooms.get(name)?.copy() ?? null;
   }
 
   /** The room's shared log was rebuilt: its clients run a full sync. */

@@ -1,6 +1,6 @@
 import { canChat, CloseCode, errorMessage, parseClientMessage, type ClientMessage, type Member } from '@tandem/protocol';
 import type { Logger } from 'pino';
-import type * as Y from 'yjs';
+import * as Y from 'yjs';
 import { AuthError, type Authenticator } from '../auth/authenticator.js';
 import type { Bus } from '../cluster/bus.js';
 import type { Storage } from '../storage/storage.js';
@@ -10,7 +10,7 @@ import type { Connection } from './connection.js';
 import { DocSync } from './doc-sync.js';
 import { DEDUPE_WINDOW, Journal } from './journal.js';
 import { Members } from './members.js';
-import type { CommittedBatch, RoomLog } from '../storage/room-log.js';
+import type { CommittedBatch, RoomCopy, RoomLog } from '../storage/room-log.js';
 import { SEQ_LOG_TAIL } from './seq-log.js';
 import type { RoomSettings } from './settings.js';
 
@@ -240,6 +240,12 @@ export class Room {
       chat: (message) => this.#members.broadcast({ type: 'chat', message }),
       event: (event) => this.#members.broadcast({ type: 'event', ...event }, event.from.id),
     });
+  }
+
+  /** What this node holds of the room (see RoomCopy), while it is loaded. */
+  copy(): RoomCopy | null {
+    if (this.#state !== 'ready') return null;
+    return { document: Y.encodeStateAsUpdate(this.#sync.doc), ...this.#journal.held() };
   }
 
   /** Every connection runs a full sync: told why (tandem.v1), and sent the server's sync step 1. */

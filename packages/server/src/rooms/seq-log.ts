@@ -39,7 +39,7 @@ export class SeqLog<T extends { seq: number }> {
 
   /** The newest `count` committed entries, oldest first. */
   recent(count: number): T[] {
-    return this.#tail.slice(-count);
+    return count >= this.#tail.length ? this.#tail.slice() : this.#tail.slice(-count);
   }
 
   /** Committed entries after `afterSeq`, oldest first: from memory when it reaches back that far. */

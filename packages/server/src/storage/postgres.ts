@@ -158,13 +158,21 @@ export class PostgresStorage implements SharedStorage {
         [room, now],
       );
       // Entries may have been stored by an earlier compaction that covered less: stored once.
-      const writes = { updates: [], chat: compaction.chat, activity: compaction.activity, events: compaction.events };
-      await this.#insertLog(client, 'chat', room, writes.chat, (m) => [m.seq, m.id, JSON.stringify(m)], true);
-      await this.#insertLog(client, 'activity', room, writes.activity, (e) => [e.seq, e.time, JSON.stringify(e)], true);
-      await this.#insertLog(client, 'events', room, writes.events, (e: AppEvent) => [e.seq, JSON.stringify(e)], true);
-      await this.#prune(client, room, writes, now);
+      await this.#insertEntries(client, room, compaction, now);
       return true;
     });
+  }
+
+  async storeEntries(room: string, entries: Pick<LogCompaction, 'chat' | 'activity' | 'events'>): Promise<void> {
+    await this.#transaction((client) => this.#insertEntries(client, room, entries, Date.now()));
+  }
+
+  async #insertEntries(client: pg.PoolClient, room: string, entries: Pick<LogCompaction, 'chat' | 'activity' | 'events'>, now: number) {
+    const writes = { updates: [], chat: entries.chat, activity: entries.activity, events: entries.events };
+    await this.#insertLog(client, 'chat', room, writes.chat, (m) => [m.seq, m.id, JSON.stringify(m)], true);
+    await this.#insertLog(client, 'activity', room, writes.activity, (e) => [e.seq, e.time, JSON.stringify(e)], true);
+    await this.#insertLog(client, 'events', room, writes.events, (e: AppEvent) => [e.seq, JSON.stringify(e)], true);
+    await this.#prune(client, room, writes, now);
   }
 
   async readChat(room: string, afterSeq: number, limit: number): Promise<ChatMessage[]> {

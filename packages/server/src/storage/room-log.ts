@@ -21,6 +21,13 @@ export interface CommittedBatch {
   duplicates: Array<{ id: string; seq: number }>;
 }
 
+/** What a node holds of a room in memory: all of its document, and its newest chat and activity. */
+export interface RoomCopy {
+  document: Uint8Array;
+  chat: ChatMessage[];
+  activity: ActivityEntry[];
+}
+
 /** A single node's commit, as a CommittedBatch: everything in it is its own. */
 export function committedWrites(writes: RoomWrites): CommittedBatch {
   return {

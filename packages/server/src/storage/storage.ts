@@ -90,4 +90,6 @@ export interface SharedStorage extends Storage {
    * stored snapshot already reaches as far into the stream. Returns whether it replaced it.
    */
   compactFromLog(room: string, compaction: LogCompaction): Promise<boolean>;
+  /** Stores entries that may be stored already (those are kept as they are). */
+  storeEntries(room: string, entries: Pick<LogCompaction, 'chat' | 'activity' | 'events'>): Promise<void>;
 }
