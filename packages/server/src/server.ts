@@ -74,7 +74,15 @@ export async function startTandem(config: Config, options: StartOptions = {}): P
           audience: config.jwtAudience,
         })
       : guestAuthenticator);
-  const registry: RoomRegistry = new RoomRegistry({ authenticator, storage, persistence, bus, log, settings: config });
+  const registry: RoomRegistry = new RoomRegistry({
+    authenticator,
+    storage,
+    persistence,
+    bus,
+    presence: cluster?.presence ?? null,
+    log,
+    settings: config,
+  });
   const tls = config.tlsCert && config.tlsKey ? { cert: readFileSync(config.tlsCert), key: readFileSync(config.tlsKey) } : null;
   const gateway = new Gateway({ registry, log, authenticator, config, secure: tls !== null });
   const app = await createHttpApp({
@@ -82,11 +90,11 @@ export async function startTandem(config: Config, options: StartOptions = {}): P
     staticDir: config.staticDir,
     tls,
     storage,
-    registry,
     authenticator,
     stats: () => ({ rooms: registry.size, connections: gateway.connections }),
     storageHealth: () => persistence.health,
     shuttingDown: () => closing !== null,
+    whoIsIn: async (rooms) => cluster?.presence.members(rooms) ?? new Map(rooms.map((room) => [room, registry.get(room)?.members ?? []])),
     readinessProblems: async () => {
       const problems = cluster?.problems() ?? [];
       const database = await postgres?.problem(1_000);

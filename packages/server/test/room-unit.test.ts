@@ -33,6 +33,7 @@ function setup(storage: Storage = new SqliteStorage(tempDir())) {
     storage,
     persistence,
     bus: new InProcessBus(),
+    presence: null,
     log,
     authenticator: guestAuthenticator,
     settings,

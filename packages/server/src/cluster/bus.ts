@@ -1,3 +1,5 @@
+import type { Member } from '@tandem/protocol';
+
 /**
  * The fan-out seam between server nodes. A room joins a channel when it loads and publishes
  * every document and awareness update it applies; the bus delivers them to the same room on
@@ -50,4 +52,30 @@ export class InProcessBus implements Bus {
   async close(): Promise<void> {
     this.#rooms.clear();
   }
+}
+
+/** What another node says about its members in a room: all of them (a snapshot), or one typing change. */
+export type RemotePresence =
+  | { kind: 'members'; node: string; members: Member[] }
+  | { kind: 'typing'; node: string; member: Member; on: boolean }
+  /** The node stopped refreshing its entry (it died): its members are gone. `record`: this node won the right to record their departures. */
+  | { kind: 'gone'; node: string; members: Member[]; record: boolean };
+
+export interface PresenceChannel {
+  /** This node's members in the room now (sent to the other nodes, and kept in Redis with a TTL). */
+  update(members: Member[]): void;
+  typing(member: Member, on: boolean): void;
+  leave(): void;
+}
+
+/**
+ * Members across nodes (cluster mode): each node keeps its members of each room in Redis with a
+ * TTL it refreshes and tells the others when they change; a node that stops refreshing is dead,
+ * and exactly one of the others records its members' departures.
+ */
+export interface Presence {
+  join(room: string, onRemote: (change: RemotePresence) => void): PresenceChannel;
+  /** Who is in each room across the cluster. */
+  members(rooms: readonly string[]): Promise<Map<string, Member[]>>;
+  close(): Promise<void>;
 }

@@ -5,6 +5,7 @@ import type { SharedStorage } from '../storage/storage.js';
 import type { StorageHealth } from '../storage/write-behind.js';
 import { Compactor } from './compactor.js';
 import { RedisBus } from './redis-bus.js';
+import { RedisPresence } from './redis-presence.js';
 import { connectRedis } from './redis.js';
 import { StreamLog } from './stream-log.js';
 
@@ -23,6 +24,7 @@ export interface Cluster {
   readonly node: string;
   readonly log: StreamLog;
   readonly bus: RedisBus;
+  readonly presence: RedisPresence;
   readonly compactor: Compactor;
   /** Why this node cannot serve new clients now (empty when it can). */
   problems(): string[];
@@ -69,14 +71,17 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     trimMarginMs: TRIM_MARGIN_MS,
   });
   await compactor.start();
+  const presence = new RedisPresence(redis, subscriber, node, log);
   log.info({ node }, 'joined the cluster');
   return {
     node,
     log: streamLog,
     bus: new RedisBus(redis, subscriber, node),
+    presence,
     compactor,
     problems: () => (redis.status === 'ready' ? [] : [`cannot reach Redis (connection ${redis.status})`]),
     async close() {
+      await presence.close();
       await streamLog.stop();
       await compactor.stop();
       for (const connection of connections) connection.disconnect();

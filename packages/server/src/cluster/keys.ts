@@ -13,6 +13,10 @@ export const roomKeys = (room: string) => {
     chatIds: `${tag}:chat-ids`,
     /** Per node, the newest batch it appended: a retried append is not appended twice. */
     batches: `${tag}:batches`,
+    /** Per node, its members here and when it last refreshed them (see RedisPresence). */
+    presence: `${tag}:presence`,
+    /** Member changes and typing between nodes (pub/sub). */
+    members: `${tag}:members`,
     /** Awareness (cursors) between nodes: ephemeral, so pub/sub. */
     awareness: `${tag}:awareness`,
   };

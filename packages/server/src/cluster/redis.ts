@@ -1,5 +1,5 @@
 import { Redis, type Result } from 'ioredis';
-import { APPEND, COMPACTED, ENSURE_EPOCH } from './scripts.js';
+import { APPEND, COMPACTED, ENSURE_EPOCH, PRESENCE, REAP_PRESENCE } from './scripts.js';
 
 type Arg = string | Buffer | number;
 
@@ -8,6 +8,8 @@ declare module 'ioredis' {
     tandemAppend(...args: Arg[]): Result<[string, string], Context>;
     tandemEnsureEpoch(...args: Arg[]): Result<string, Context>;
     tandemCompacted(...args: Arg[]): Result<number, Context>;
+    tandemPresence(...args: Arg[]): Result<number, Context>;
+    tandemReapPresence(...args: Arg[]): Result<number, Context>;
   }
 }
 
@@ -29,6 +31,8 @@ export function connectRedis(url: string, options: { blocking?: boolean } = {}):
       tandemAppend: { numberOfKeys: 5, lua: APPEND },
       tandemEnsureEpoch: { numberOfKeys: 1, lua: ENSURE_EPOCH },
       tandemCompacted: { numberOfKeys: 3, lua: COMPACTED },
+      tandemPresence: { numberOfKeys: 1, lua: PRESENCE },
+      tandemReapPresence: { numberOfKeys: 1, lua: REAP_PRESENCE },
     },
   });
   // Errors surface through the commands that fail; the connection retries by itself.

@@ -92,3 +92,28 @@ if #newest > 0 and newest[1][1] ~= ARGV[1] then
 end
 return redis.call('XTRIM', KEYS[2], 'MINID', ARGV[3])
 `;
+
+/** Redis's clock in ms, so that every node judges ages by the same clock. */
+const NOW = `local t = redis.call('TIME'); local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`;
+
+/**
+ * Writes a node's members of a room and the time (Redis's) it did. KEYS: presence.
+ * ARGV: node, members JSON, hash TTL in ms (the hash goes once no node refreshes it).
+ */
+export const PRESENCE = `
+${NOW}
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2], ARGV[1] .. ':at', now)
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return now
+`;
+
+/**
+ * Removes a dead node's entry if it is still older than ARGV[2]: returns 1 to the one caller that
+ * removed it (it records the departures), 0 to everyone else. KEYS: presence. ARGV: node, cutoff.
+ */
+export const REAP_PRESENCE = `
+local at = tonumber(redis.call('HGET', KEYS[1], ARGV[1] .. ':at') or '0')
+if at == 0 or at >= tonumber(ARGV[2]) then return 0 end
+redis.call('HDEL', KEYS[1], ARGV[1], ARGV[1] .. ':at')
+return 1
+`;

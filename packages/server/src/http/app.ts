@@ -6,8 +6,8 @@ import fastifyHelmet from '@fastify/helmet';
 import fastifyStatic from '@fastify/static';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import type { Member } from '@tandem/protocol';
 import type { Authenticator } from '../auth/authenticator.js';
-import type { RoomRegistry } from '../rooms/registry.js';
 import type { Storage } from '../storage/storage.js';
 import type { StorageHealth } from '../storage/write-behind.js';
 import { registerDocumentRoutes } from './documents.js';
@@ -18,12 +18,13 @@ export interface HttpAppOptions {
   /** Serve https (and so wss) with this certificate and key. */
   tls: { cert: Buffer; key: Buffer } | null;
   storage: Storage;
-  registry: RoomRegistry;
   authenticator: Authenticator;
   stats: () => Record<string, number>;
   storageHealth: () => StorageHealth;
   /** True once the server has begun to shut down. */
   shuttingDown: () => boolean;
+  /** Who is in each room (across the cluster in cluster mode). */
+  whoIsIn: (rooms: readonly string[]) => Promise<Map<string, Member[]>>;
   /** What keeps this node from serving new clients besides storage writes (Redis, PostgreSQL unreachable). */
   readinessProblems: () => Promise<string[]>;
   /** A request (an upgrade included) whose headers have not all arrived by then is closed. */
@@ -37,12 +38,12 @@ export async function createHttpApp(options: HttpAppOptions): Promise<FastifyIns
     staticDir,
     tls,
     storage,
-    registry,
     authenticator,
     stats,
     storageHealth,
     shuttingDown,
     readinessProblems,
+    whoIsIn,
     handshakeTimeoutMs,
   } = options;
   // Node's defaults let a request take 60 s to send its headers, checked every 30 s: half-open
@@ -109,7 +110,7 @@ export async function createHttpApp(options: HttpAppOptions): Promise<FastifyIns
       .type('application/health+json')
       .send(notes.length === 0 ? { status: 'pass' } : { status: 'fail', notes });
   });
-  registerDocumentRoutes(app, storage, registry, authenticator);
+  registerDocumentRoutes(app, storage, whoIsIn, authenticator);
 
   if (existsSync(join(staticDir, 'index.html'))) {
     await app.register(fastifyStatic, { root: staticDir });

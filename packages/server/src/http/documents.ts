@@ -1,11 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { canEdit, type Rights } from '@tandem/protocol';
+import { canEdit, type Member, type Rights } from '@tandem/protocol';
 import { AuthError, type Authenticator, type Identity } from '../auth/authenticator.js';
 import { rightFor } from '../auth/rights.js';
 import { tokenFromRequest } from '../auth/token.js';
-import type { RoomRegistry } from '../rooms/registry.js';
-import type { Storage } from '../storage/storage.js';
+import type { DocumentInfo, Storage } from '../storage/storage.js';
 
 const MAX_TITLE = 120;
 const LIST_LIMIT = 200;
@@ -28,7 +27,12 @@ export function documentName(title: string): string {
  * authentication on, the same token as for WebSockets is needed, and a member sees only the
  * documents its rights cover.
  */
-export function registerDocumentRoutes(app: FastifyInstance, storage: Storage, registry: RoomRegistry, authenticator: Authenticator): void {
+export function registerDocumentRoutes(
+  app: FastifyInstance,
+  storage: Storage,
+  whoIsIn: (rooms: readonly string[]) => Promise<Map<string, Member[]>>,
+  authenticator: Authenticator,
+): void {
   const identify = async (request: FastifyRequest, reply: FastifyReply): Promise<Identity | null> => {
     try {
       return await authenticator.verify(tokenFromRequest(request.raw));
@@ -46,12 +50,9 @@ export function registerDocumentRoutes(app: FastifyInstance, storage: Storage, r
   app.get('/api/documents', async (request, reply) => {
     const identity = await identify(request, reply);
     if (!identity) return reply;
-    const documents = await storage.listDocuments(LIST_LIMIT);
-    return {
-      documents: documents
-        .filter((doc) => allowed(identity, doc.name, 'read'))
-        .map((doc) => ({ ...doc, online: registry.get(doc.name)?.memberCount ?? 0 })),
-    };
+    const documents = (await storage.listDocuments(LIST_LIMIT)).filter((doc) => allowed(identity, doc.name, 'read'));
+    const members = await whoIsIn(documents.map((doc) => doc.name));
+    return { documents: documents.map((doc) => withMembers(doc, members.get(doc.name) ?? [])) };
   });
 
   // Any room name is a document (rooms are created by joining), so an unknown name is not an
@@ -62,7 +63,8 @@ export function registerDocumentRoutes(app: FastifyInstance, storage: Storage, r
     const { name } = request.params;
     if (!allowed(identity, name, 'read')) return reply.code(403).send({ error: `no access to document "${name}"` });
     const document = (await storage.getDocument(name)) ?? { name, title: name, createdAt: 0, updatedAt: 0 };
-    return { ...document, online: registry.get(name)?.memberCount ?? 0 };
+    const members = await whoIsIn([name]);
+    return withMembers(document, members.get(name) ?? []);
   });
 
   app.post<{ Body: { title: string } }>(
@@ -88,7 +90,12 @@ export function registerDocumentRoutes(app: FastifyInstance, storage: Storage, r
         return reply.code(403).send({ error: `the token does not allow creating "${name}"` });
       }
       const document = await storage.createDocument(name, title);
-      return reply.code(201).send({ ...document, online: 0 });
+      return reply.code(201).send(withMembers(document, []));
     },
   );
+}
+
+/** A document as the API shows it: with who is in it now (on any node) and how many. */
+function withMembers(document: DocumentInfo, members: Member[]): DocumentInfo & { online: number; members: Member[] } {
+  return { ...document, online: members.length, members };
 }

@@ -1,4 +1,5 @@
 import { colorForName, errorMessage, WELCOME_HISTORY, type ActivityEntry, type Member, type ServerMessage } from '@tandem/protocol';
+import type { PresenceChannel, RemotePresence } from '../cluster/bus.js';
 import type { StorageHealth } from '../storage/write-behind.js';
 import type { ActivityLimiter } from './activity-limiter.js';
 import type { Connection } from './connection.js';
@@ -61,6 +62,9 @@ export class Members {
   readonly #awaitingWelcome = new Map<string, Connection>();
   /** Leaves waiting out the grace period, by person: a quick return records neither. */
   readonly #heldLeaves = new Map<string, HeldLeave>();
+  /** Members on other nodes, by node, and the channel to those nodes (cluster mode). */
+  readonly #remote = new Map<string, Member[]>();
+  #shared: PresenceChannel | null = null;
 
   constructor(connections: ReadonlySet<Connection>, ctx: MembersContext) {
     this.#connections = connections;
@@ -108,11 +112,55 @@ export class Members {
     const health = this.#ctx.persistence.health;
     if (!health.ok) conn.sendJson(storageMessage(health));
     this.#presence.changed(state.member);
+    this.#share();
     this.#ctx.onWelcomed(conn);
   }
 
+  /** Everyone in the room: here, and on the other nodes. */
+  list(): Member[] {
+    return this.#members();
+  }
+
   #members(): Member[] {
-    return [...this.#states.values()].map((state) => state.member);
+    const members = this.#local();
+    for (const remote of this.#remote.values()) for (const member of remote) members.push(member);
+    return members;
+  }
+
+  #local(): Member[] {
+    const members: Member[] = [];
+    for (const state of this.#states.values()) if (state.welcomed) members.push(state.member);
+    return members;
+  }
+
+  /** From now on the other nodes hear of this node's members (cluster mode). */
+  connectPresence(channel: PresenceChannel | null): void {
+    this.#shared = channel;
+  }
+
+  /** Tells the other nodes who is here now. */
+  #share(): void {
+    this.#shared?.update(this.#local());
+  }
+
+  /** What another node says about its members: the differences go to this node's members. */
+  remote(change: RemotePresence): void {
+    if (change.kind === 'typing') {
+      this.broadcast({ type: 'typing', member: change.member, on: change.on });
+      return;
+    }
+    const before = new Map((this.#remote.get(change.node) ?? []).map((member) => [member.id, member]));
+    const after = change.kind === 'members' ? change.members : [];
+    for (const member of after) {
+      const was = before.get(member.id);
+      before.delete(member.id);
+      if (!was || was.name !== member.name || was.color !== member.color) this.#presence.changed(member);
+    }
+    for (const id of before.keys()) this.#presence.left(id);
+    if (after.length > 0) this.#remote.set(change.node, after);
+    else this.#remote.delete(change.node);
+    // A dead node's members: one node records their departures (see Presence).
+    if (change.kind === 'gone' && change.record) for (const member of change.members) this.#ctx.journal.record('leave', member);
   }
 
   rename(conn: Connection, name: string): void {
@@ -121,6 +169,7 @@ export class Members {
     const previousName = state.member.name;
     state.member = { ...state.member, name, color: colorForName(name) };
     this.#presence.changed(state.member);
+    this.#share();
     if (this.#ctx.activityLimiter.allow(conn.address)) this.#ctx.journal.record('rename', state.member, previousName);
   }
 
@@ -129,6 +178,7 @@ export class Members {
     if (!state) return;
     state.typing = on;
     this.broadcast({ type: 'typing', member: state.member, on }, conn.id);
+    this.#shared?.typing(state.member, on);
   }
 
   /** A connection closed: its member leaves (recorded after the grace period). */
@@ -140,6 +190,7 @@ export class Members {
     if (this.#ctx.isShuttingDown()) return;
     if (state.typing) this.broadcast({ type: 'typing', member: state.member, on: false });
     this.#presence.left(state.member.id);
+    this.#share();
     this.#recordLeave(conn, state);
   }
 

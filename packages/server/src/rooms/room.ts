@@ -2,7 +2,7 @@ import { canChat, CloseCode, errorMessage, parseClientMessage, type ClientMessag
 import type { Logger } from 'pino';
 import * as Y from 'yjs';
 import { AuthError, type Authenticator } from '../auth/authenticator.js';
-import type { Bus } from '../cluster/bus.js';
+import type { Bus, Presence, PresenceChannel } from '../cluster/bus.js';
 import type { Storage } from '../storage/storage.js';
 import type { StorageHealth } from '../storage/write-behind.js';
 import type { ActivityLimiter } from './activity-limiter.js';
@@ -19,6 +19,8 @@ export interface RoomServices {
   storage: Storage;
   persistence: RoomLog;
   bus: Bus;
+  /** Members across nodes (cluster mode). */
+  presence: Presence | null;
   log: Logger;
   authenticator: Authenticator;
   settings: RoomSettings;
@@ -53,6 +55,7 @@ export class Room {
   readonly #sync: DocSync;
   readonly #journal: Journal;
   readonly #members: Members;
+  #presence: PresenceChannel | null = null;
   #idleTimer: NodeJS.Timeout | null = null;
 
   constructor(name: string, ctx: RoomContext) {
@@ -83,6 +86,11 @@ export class Room {
     return this.#connections.size;
   }
 
+  /** The members, on this node and (cluster mode) on the others. */
+  get members(): Member[] {
+    return this.#members.list();
+  }
+
   /** Connections that have joined as members. */
   get memberCount(): number {
     return this.#members.count;
@@ -108,6 +116,8 @@ export class Room {
       return;
     }
     this.#sync.start();
+    this.#presence = this.#ctx.presence?.join(this.name, (change) => this.#members.remote(change)) ?? null;
+    this.#members.connectPresence(this.#presence);
     this.#state = 'ready';
     for (const conn of this.#connections) this.#start(conn);
     if (this.#connections.size === 0) this.#scheduleUnload();
@@ -318,6 +328,8 @@ export class Room {
     if (this.#idleTimer) clearTimeout(this.#idleTimer);
     this.#idleTimer = null;
     this.#members.dispose();
+    this.#presence?.leave();
+    this.#presence = null;
     this.#sync.destroy();
     this.#ctx.persistence.release(this.name);
     this.#ctx.onGone(this);
