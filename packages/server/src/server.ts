@@ -21,6 +21,8 @@ export interface TandemServer {
   /** http://host:port of the listening server. */
   readonly url: string;
   readonly registry: RoomRegistry;
+  /** This node's part of the cluster (null on a single node). */
+  readonly cluster: Cluster | null;
   readonly log: Logger;
   /** Stops accepting, closes every socket with 1001, flushes storage. Safe to call twice. */
   close(): Promise<void>;
@@ -135,6 +137,7 @@ export async function startTandem(config: Config, options: StartOptions = {}): P
     port,
     url,
     registry,
+    cluster,
     log,
     close: () => (closing ??= close()),
   };

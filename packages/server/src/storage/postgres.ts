@@ -83,10 +83,10 @@ export class PostgresStorage implements SharedStorage {
     });
   }
 
-  async #transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  async #transaction<T>(work: (client: pg.PoolClient) => Promise<T>, begin = 'BEGIN'): Promise<T> {
     const client = await this.#pool.connect();
     try {
-      await client.query('BEGIN');
+      await client.query(begin);
       const result = await work(client);
       await client.query('COMMIT');
       return result;
@@ -98,8 +98,18 @@ export class PostgresStorage implements SharedStorage {
     }
   }
 
-  async loadRoom(room: string, { tail, dedupeWindow }: LoadOptions): Promise<StoredRoom> {
-    const q = <R extends pg.QueryResultRow>(text: string, values: unknown[]) => this.#pool.query<R>(text, values);
+  /**
+   * One consistent view (a repeatable-read transaction): a compaction committing meanwhile must
+   * not give the snapshot of before it with the logs of after it, or the stream position would
+   * not match the rows.
+   */
+  loadRoom(room: string, options: LoadOptions): Promise<StoredRoom> {
+    return this.#transaction((client) => this.#loadRoom(client, room, options), 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+  }
+
+  async #loadRoom(client: pg.PoolClient, room: string, { tail, dedupeWindow }: LoadOptions): Promise<StoredRoom> {
+    // One after another: a client runs one query at a time anyway.
+    const q = <R extends pg.QueryResultRow>(text: string, values: unknown[]) => client.query<R>(text, values);
     const [snapshot, log, chat, activity, chatIds, seqs] = await Promise.all([
       q<{ data: Buffer; log_ms: string; log_seq: string }>('SELECT data, log_ms, log_seq FROM doc_snapshots WHERE room = $1', [room]),
       q<{ data: Buffer }>('SELECT data FROM doc_updates WHERE room = $1 ORDER BY id', [room]),
