@@ -20,6 +20,8 @@ export const CloseCode = {
   messageTooBig: 1009,
   /** The server could not serve the room (for example its stored state failed to load). */
   internalError: 1011,
+  /** The server cannot take more edits until its storage (or, in a cluster, Redis) works again; reconnect later. */
+  tryAgainLater: 1013,
 } as const;
 export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
 
@@ -47,6 +49,6 @@ export const ErrorCodes = {
   storage_failed:
     'The server cannot store changes right now (for example its disk is full). It keeps what it holds in memory and acknowledges nothing new until storage works again; a `storage` message says when it does.',
   storage_backlog:
-    'Storage has been failing long enough that this room holds as much unstored chat and events as it may; the message was not taken. Send it again later.',
+    'Storage has been failing long enough that this room holds as much unstored chat, events or edits as it may; the message or update was not taken. Chat: send it again later. An edit: the connection is closed with 1013, and the reconnect sync sends it again.',
 } as const;
 export type ErrorCode = keyof typeof ErrorCodes;

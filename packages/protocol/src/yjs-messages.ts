@@ -50,7 +50,7 @@ export function encodePermissionDenied(reason: string): Uint8Array {
 }
 
 /** Why the server refuses a document update (each is also an error code of the control channel). */
-export type RefusalReason = 'read_only' | 'too_large';
+export type RefusalReason = 'read_only' | 'too_large' | 'storage_backlog';
 
 /** What to do with a received document update. */
 export type UpdateVerdict = 'apply' | 'skip' | { refused: RefusalReason };

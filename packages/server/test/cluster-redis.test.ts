@@ -74,4 +74,46 @@ describe('cluster mode: Redis restarts', () => {
     expect(ada.chat.map((m) => `${m.seq}:${m.text}`)).toEqual(['1:one', '2:two']);
     expect(seen.filter((m) => m.type === 'resync')).toEqual([]);
   }, 60_000);
+
+  it('while Redis is unreachable: serves local members, says so, holds a bounded backlog of edits, then refuses more with 1013', async () => {
+    const cluster = await startCluster(1, { appendonly: true, config: { maxPendingBytes: 20_000 } });
+    const [a] = cluster.nodes as [TestServer];
+    const ada = await member(a.wsUrl, 'offline', 'Ada');
+    const bob = await member(a.wsUrl, 'offline', 'Bob');
+    ada.doc.getText('t').insert(0, 'start ');
+    await ada.whenSaved();
+
+    await cluster.redis.halt();
+    let resumed = false;
+    onCleanup(async () => {
+      if (!resumed) await cluster.redis.resume();
+    });
+    ada.doc.getText('t').insert(text(ada).length, 'local ');
+    await until(() => text(bob) === 'start local ', 'Bob, on the same node, still gets the edit');
+    await until(() => ada.storage.state === 'failing', 'Ada is told the server cannot store changes', 10_000);
+    expect(ada.unsaved).toBe(true);
+    const errors: string[] = [];
+    ada.on('error', (error) => errors.push(error.code));
+    const closes: number[] = [];
+    ada.on('status', (status) => {
+      if (status.state === 'reconnecting') closes.push(status.closeCode);
+    });
+    ada.doc.getText('t').insert(text(ada).length, 'x'.repeat(12_000));
+    ada.doc.getText('t').insert(text(ada).length, 'y'.repeat(12_000));
+    await until(
+      () => errors.includes('storage_backlog') && closes.includes(1013),
+      'the edit past the backlog was refused, with 1013',
+      10_000,
+    );
+    expect(text(bob)).not.toContain('y');
+
+    await cluster.redis.resume();
+    resumed = true;
+    await until(() => text(bob) === text(ada), 'after Redis is back, the refused edit arrives with the reconnect sync', 20_000);
+    await ada.whenSaved();
+    expect(text(bob)).toContain('y'.repeat(12_000));
+    const fresh = await cluster.start();
+    const cy = await member(fresh.wsUrl, 'offline', 'Cy');
+    expect(text(cy)).toBe(text(ada));
+  }, 60_000);
 });

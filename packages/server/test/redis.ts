@@ -12,6 +12,9 @@ export interface RedisInstance {
   port: number;
   /** Stops it (SIGKILL with `crash`: no final save) and starts it again on the same port and directory. */
   restart(options?: { crash?: boolean }): Promise<void>;
+  /** Stops it, keeping its directory, until `resume()`. */
+  halt(): Promise<void>;
+  resume(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -68,6 +71,8 @@ export async function startRedis(options: { appendonly?: boolean } = {}): Promis
       await halt(crash ? 'SIGKILL' : 'SIGTERM');
       await launch();
     },
+    halt: () => halt('SIGTERM'),
+    resume: launch,
     async stop() {
       await halt('SIGKILL');
       rmSync(dir, { recursive: true, force: true });

@@ -60,6 +60,8 @@ interface RoomState {
   /** Own batches appended and not yet read back: how many of the room's updates each carries. */
   own: Map<number, number>;
   waiters: Array<{ resolve(): void; reject(error: unknown): void }>;
+  /** Bytes of the room's updates queued or being appended. */
+  unsavedBytes: number;
 }
 
 const emptyQueue = (): Queue => ({ updates: [], own: 0, chat: [], activity: [], events: [] });
@@ -114,6 +116,7 @@ export class StreamLog implements RoomLog {
       sending: null,
       own: new Map(),
       waiters: [],
+      unsavedBytes: 0,
     };
     this.#rooms.set(room, state);
     const { redis } = this.#options;
@@ -161,6 +164,11 @@ export class StreamLog implements RoomLog {
     if (!queue) return;
     queue.updates.push(update);
     queue.own++;
+    this.#rooms.get(room)!.unsavedBytes += update.byteLength;
+  }
+
+  unsavedBytes(room: string): number {
+    return this.#rooms.get(room)?.unsavedBytes ?? 0;
   }
 
   appendChat(room: string, message: ChatMessage): void {
@@ -254,6 +262,7 @@ export class StreamLog implements RoomLog {
     }
     this.#recovered();
     state.sending = null;
+    state.unsavedBytes = Math.max(0, state.unsavedBytes - sending.entries.updates.reduce((sum, update) => sum + update.byteLength, 0));
     if (!state.released || !isEmpty(state.queue)) this.#send(room, state);
   }
 

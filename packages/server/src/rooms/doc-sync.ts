@@ -32,7 +32,7 @@ export interface DocSyncContext {
   persistence: RoomLog;
   bus: Bus;
   log: Logger;
-  settings: Pick<RoomSettings, 'compactAfterUpdates' | 'fanoutIntervalMs' | 'maxDocumentBytes'>;
+  settings: Pick<RoomSettings, 'compactAfterUpdates' | 'fanoutIntervalMs' | 'maxDocumentBytes' | 'maxPendingBytes'>;
 }
 
 /**
@@ -51,6 +51,8 @@ export class DocSync {
   #snapshotBytes = 0;
   /** Bytes appended to the update log since then. */
   #logBytes = 0;
+  /** Bytes of updates applied and waiting in the fan-out, not yet handed to storage. */
+  #fanoutBytes = 0;
   /** The whole document as one update, kept until the next change: fresh joiners and snapshots share it. */
   #wholeState: Uint8Array | null = null;
   /**
@@ -119,6 +121,7 @@ export class DocSync {
         else if (result.reply) conn.send(result.reply);
         else if (result.update) {
           if (frame > 0) conn.receipts!.waiting(frame);
+          this.#fanoutBytes += result.update.byteLength;
           this.#fanout.update(result.update, conn, frame);
         }
         // Nothing to store (empty or refused): confirmed at once unless an earlier frame waits.
@@ -176,6 +179,11 @@ export class DocSync {
   #admitUpdate(conn: Connection, update: Uint8Array): UpdateVerdict {
     if (checkUpdate(update).empty) return 'skip';
     if (!canEdit(conn.rights)) return { refused: 'read_only' };
+    // While storage (or Redis) fails, a room holds a bounded backlog of unstored edits.
+    const { persistence, room, settings } = this.#ctx;
+    if (!persistence.health.ok && persistence.unsavedBytes(room) + this.#fanoutBytes + update.byteLength > settings.maxPendingBytes) {
+      return { refused: 'storage_backlog' };
+    }
     // The stored form of the document: exact after a snapshot, an upper bound between.
     const size = this.#snapshotBytes + this.#logBytes + update.byteLength;
     if (size > this.#ctx.settings.maxDocumentBytes) return { refused: 'too_large' };
@@ -183,15 +191,18 @@ export class DocSync {
   }
 
   #refuseUpdate(conn: Connection, reason: RefusalReason): void {
-    const tooLarge = reason === 'too_large';
-    const text = tooLarge
-      ? `The document would grow past ${this.#ctx.settings.maxDocumentBytes} bytes; the update was not applied.`
-      : 'You may not edit this document; the update was not applied.';
+    const text = {
+      too_large: `The document would grow past ${this.#ctx.settings.maxDocumentBytes} bytes; the update was not applied.`,
+      read_only: 'You may not edit this document; the update was not applied.',
+      storage_backlog: 'The server cannot store edits right now and holds as many unstored ones as it may; reconnect later.',
+    }[reason];
     // Plain Yjs clients get the standard y-protocols "permission denied" message.
     if (conn.control) conn.sendJson(errorMessage(reason, text));
     else conn.send(encodePermissionDenied(text));
-    // Later updates from this client build on the refused one: have it resync from scratch.
-    if (tooLarge) conn.close(CloseCode.messageTooBig, 'document size limit reached');
+    // Later updates from this client build on the refused one: have it resync from scratch (its
+    // edit is kept on its side and sent again by that sync).
+    if (reason === 'too_large') conn.close(CloseCode.messageTooBig, 'document size limit reached');
+    if (reason === 'storage_backlog') conn.close(CloseCode.tryAgainLater, 'storage is failing; try again later');
   }
 
   readonly #onAwareness = (change: { added: number[]; updated: number[]; removed: number[] }, origin: unknown): void => {
@@ -223,6 +234,7 @@ export class DocSync {
 
   /** After the fan-out sent a (merged) update: store it and pass it to the other nodes. */
   readonly #afterUpdate = (update: Uint8Array, soleOrigin: unknown, group: readonly PendingUpdate[]): void => {
+    for (const entry of group) if (entry.origin instanceof Connection) this.#fanoutBytes -= entry.update.byteLength;
     if (soleOrigin === LOG_ORIGIN) return;
     // What came from the shared log is stored already: only this node's own updates are appended.
     const own = group.some((entry) => entry.origin === LOG_ORIGIN) ? group.filter((entry) => entry.origin !== LOG_ORIGIN) : group;

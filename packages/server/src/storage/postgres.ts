@@ -108,29 +108,29 @@ export class PostgresStorage implements SharedStorage {
   }
 
   async #loadRoom(client: pg.PoolClient, room: string, { tail, dedupeWindow }: LoadOptions): Promise<StoredRoom> {
-    // One after another: a client runs one query at a time anyway.
     const q = <R extends pg.QueryResultRow>(text: string, values: unknown[]) => client.query<R>(text, values);
-    const [snapshot, log, chat, activity, chatIds, seqs] = await Promise.all([
-      q<{ data: Buffer; log_ms: string; log_seq: string }>('SELECT data, log_ms, log_seq FROM doc_snapshots WHERE room = $1', [room]),
-      q<{ data: Buffer }>('SELECT data FROM doc_updates WHERE room = $1 ORDER BY id', [room]),
-      q<{ body: ChatMessage }>('SELECT body FROM (SELECT seq, body FROM chat WHERE room = $1 ORDER BY seq DESC LIMIT $2) t ORDER BY seq', [
-        room,
-        tail,
-      ]),
-      q<{ body: ActivityEntry }>(
-        'SELECT body FROM (SELECT seq, body FROM activity WHERE room = $1 ORDER BY seq DESC LIMIT $2) t ORDER BY seq',
-        [room, tail],
-      ),
-      q<{ id: string; seq: string }>(
-        'SELECT id, seq FROM (SELECT seq, id FROM chat WHERE room = $1 ORDER BY seq DESC LIMIT $2) t ORDER BY seq',
-        [room, dedupeWindow],
-      ),
-      q<{ chat: string | null; activity: string | null; events: string | null }>(
-        `SELECT (SELECT max(seq) FROM chat WHERE room = $1) AS chat, (SELECT max(seq) FROM activity WHERE room = $1) AS activity,
-                (SELECT max(seq) FROM events WHERE room = $1) AS events`,
-        [room],
-      ),
-    ]);
+    const snapshot = await q<{ data: Buffer; log_ms: string; log_seq: string }>(
+      'SELECT data, log_ms, log_seq FROM doc_snapshots WHERE room = $1',
+      [room],
+    );
+    const log = await q<{ data: Buffer }>('SELECT data FROM doc_updates WHERE room = $1 ORDER BY id', [room]);
+    const chat = await q<{ body: ChatMessage }>(
+      'SELECT body FROM (SELECT seq, body FROM chat WHERE room = $1 ORDER BY seq DESC LIMIT $2) t ORDER BY seq',
+      [room, tail],
+    );
+    const activity = await q<{ body: ActivityEntry }>(
+      'SELECT body FROM (SELECT seq, body FROM activity WHERE room = $1 ORDER BY seq DESC LIMIT $2) t ORDER BY seq',
+      [room, tail],
+    );
+    const chatIds = await q<{ id: string; seq: string }>(
+      'SELECT id, seq FROM (SELECT seq, id FROM chat WHERE room = $1 ORDER BY seq DESC LIMIT $2) t ORDER BY seq',
+      [room, dedupeWindow],
+    );
+    const seqs = await q<{ chat: string | null; activity: string | null; events: string | null }>(
+      `SELECT (SELECT max(seq) FROM chat WHERE room = $1) AS chat, (SELECT max(seq) FROM activity WHERE room = $1) AS activity,
+              (SELECT max(seq) FROM events WHERE room = $1) AS events`,
+      [room],
+    );
     const updates = log.rows.map((row) => new Uint8Array(row.data));
     const first = snapshot.rows[0];
     const newest = seqs.rows[0];

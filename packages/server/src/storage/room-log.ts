@@ -57,6 +57,8 @@ export interface RoomLog {
   appendEvent(room: string, event: AppEvent): void;
   /** The room's document may be stored as one snapshot, taken by `snapshot()` when the log gets to it. */
   compact(room: string, snapshot: () => Uint8Array): void;
+  /** Bytes of the room's document updates queued and not yet durable. */
+  unsavedBytes(room: string): number;
   /** Resolves once everything queued so far is durable; rejects while that fails. */
   flush(): Promise<void>;
 }

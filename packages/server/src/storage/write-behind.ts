@@ -63,6 +63,8 @@ export class WriteBehind implements RoomLog {
   readonly #storage: Storage;
   readonly #options: WriteBehindOptions;
   #pending = new Map<string, RoomWrites>();
+  /** Bytes of each room's queued updates, pending or being committed. */
+  readonly #unsavedBytes = new Map<string, number>();
   readonly #compactions = new Map<string, () => Uint8Array>();
   #timer: { timeout: NodeJS.Timeout } | { immediate: NodeJS.Immediate } | null = null;
   #timerAt = 0;
@@ -129,6 +131,11 @@ export class WriteBehind implements RoomLog {
 
   appendUpdate(room: string, update: Uint8Array): void {
     this.#room(room, this.#options.intervalMs).updates.push(update);
+    this.#unsavedBytes.set(room, (this.#unsavedBytes.get(room) ?? 0) + update.byteLength);
+  }
+
+  unsavedBytes(room: string): number {
+    return this.#unsavedBytes.get(room) ?? 0;
   }
 
   appendChat(room: string, message: ChatMessage): void {
@@ -203,6 +210,9 @@ export class WriteBehind implements RoomLog {
       }
       this.#recovered();
       for (const [room, writes] of batch) {
+        const left = (this.#unsavedBytes.get(room) ?? 0) - writes.updates.reduce((sum, update) => sum + update.byteLength, 0);
+        if (left > 0) this.#unsavedBytes.set(room, left);
+        else this.#unsavedBytes.delete(room);
         try {
           this.#options.onCommitted(room, writes);
         } catch (error) {
