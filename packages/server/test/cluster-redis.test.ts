@@ -92,6 +92,10 @@ describe('cluster mode: Redis restarts', () => {
     await until(() => text(bob) === 'start local ', 'Bob, on the same node, still gets the edit');
     await until(() => ada.storage.state === 'failing', 'Ada is told the server cannot store changes', 10_000);
     expect(ada.unsaved).toBe(true);
+    // The load balancer is told to send new clients elsewhere.
+    const readiness = await fetch(`${a.url}/readyz`);
+    expect(readiness.status).toBe(503);
+    expect(((await readiness.json()) as { notes: string[] }).notes.join(' ')).toContain('cannot reach Redis');
     const errors: string[] = [];
     ada.on('error', (error) => errors.push(error.code));
     const closes: number[] = [];
@@ -112,6 +116,7 @@ describe('cluster mode: Redis restarts', () => {
     await until(() => text(bob) === text(ada), 'after Redis is back, the refused edit arrives with the reconnect sync', 20_000);
     await ada.whenSaved();
     expect(text(bob)).toContain('y'.repeat(12_000));
+    expect((await fetch(`${a.url}/readyz`)).status).toBe(200);
     const fresh = await cluster.start();
     const cy = await member(fresh.wsUrl, 'offline', 'Cy');
     expect(text(cy)).toBe(text(ada));
