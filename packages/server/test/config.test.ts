@@ -26,4 +26,17 @@ describe('configuration', () => {
   it('refuses an unknown flag with the usage text', () => {
     expect(() => configFromProcess(['--prot', '1'], {})).toThrow(/Unknown option '--prot'[\s\S]*Usage: tandem/);
   });
+
+  it('chooses the mode from REDIS_URL and DATABASE_URL, and refuses Redis without PostgreSQL, naming the setting', () => {
+    expect(configFromProcess([], {})).toMatchObject({ redisUrl: undefined, databaseUrl: undefined });
+    expect(configFromProcess([], { DATABASE_URL: 'postgres://db/tandem' })).toMatchObject({ databaseUrl: 'postgres://db/tandem' });
+    const cluster = configFromProcess([], { DATABASE_URL: 'postgres://db/tandem', REDIS_URL: 'redis://cache:6379' });
+    expect(cluster).toMatchObject({ redisUrl: 'redis://cache:6379', databaseUrl: 'postgres://db/tandem' });
+    expect(() => configFromProcess([], { REDIS_URL: 'redis://cache:6379' })).toThrow(
+      /redisUrl \(--redis-url \/ REDIS_URL\): cluster mode needs DATABASE_URL/,
+    );
+    expect(() => configFromProcess([], { REDIS_URL: 'http://cache', DATABASE_URL: 'postgres://db/x' })).toThrow(
+      /REDIS_URL\): must be a redis:\/\//,
+    );
+  });
 });
