@@ -279,6 +279,12 @@ export class StreamLog implements RoomLog {
     const epoch = await this.#options.redis.tandemEnsureEpoch(keys.meta, newEpoch(), seen.chat, seen.activity, seen.event);
     this.#options.log.warn({ room, was: state.epoch, found: found || null, now: epoch }, "the room's log in Redis was lost; republishing");
     state.epoch = epoch;
+    // Own batches not yet read back may be gone with the old log; the republished document holds
+    // them, so they all count as stored once this batch is read back.
+    let own = 0;
+    for (const count of state.own.values()) own += count;
+    state.own.clear();
+    if (own > 0) state.own.set(sending.no, own);
     const copy = this.#options.copyOf(room);
     if (copy) {
       sending.update = sending.update ? Y.mergeUpdates([copy.document, sending.update]) : copy.document;
