@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import proxyAddr from '@fastify/proxy-addr';
 import { z } from 'zod';
 
 const defaultStaticDir = fileURLToPath(new URL('../../../apps/web/dist', import.meta.url));
@@ -72,6 +73,28 @@ const ConfigSchema = z
           .map((origin) => origin.trim().toLowerCase().replace(/\/$/, ''))
           .filter(Boolean),
       ),
+    /**
+     * Proxies whose `X-Forwarded-For` names the client for the per-address limits (comma-separated
+     * IPs or CIDR ranges, or `loopback`, `linklocal`, `uniquelocal`); see transport/client-address.ts.
+     */
+    trustProxy: z
+      .string()
+      .default('')
+      .transform((list) =>
+        list
+          .split(',')
+          .map((entry) => entry.trim())
+          .filter(Boolean),
+      )
+      .superRefine((entries, ctx) => {
+        for (const entry of entries) {
+          try {
+            proxyAddr.compile(entry);
+          } catch {
+            ctx.addIssue({ code: 'custom', message: `"${entry}" is not an IP address, a CIDR range, loopback, linklocal or uniquelocal` });
+          }
+        }
+      }),
     maxConnectionsPerIp: int(1, 1_000_000).default(256),
     handshakesPerSecondPerIp: int(1, 1_000_000).default(50),
     maxConnectionsPerRoom: int(1, 1_000_000).default(2_000),
@@ -140,6 +163,7 @@ const SOURCES = {
   jwtIssuer: ['jwt-issuer', 'JWT_ISSUER'],
   jwtAudience: ['jwt-audience', 'JWT_AUDIENCE'],
   allowedOrigins: ['allowed-origins', 'ALLOWED_ORIGINS'],
+  trustProxy: ['trust-proxy', 'TRUST_PROXY'],
   maxConnectionsPerIp: ['max-connections-per-ip', 'MAX_CONNECTIONS_PER_IP'],
   handshakesPerSecondPerIp: ['handshakes-per-second', 'HANDSHAKES_PER_SECOND_PER_IP'],
   maxConnectionsPerRoom: ['max-connections-per-room', 'MAX_CONNECTIONS_PER_ROOM'],

@@ -9,6 +9,7 @@ import { offeredProtocols, tokenFromRequest } from '../auth/token.js';
 import type { Config } from '../config.js';
 import { Connection } from '../rooms/connection.js';
 import type { RoomRegistry } from '../rooms/registry.js';
+import { ClientAddresses } from './client-address.js';
 import { IpLimits } from './ip-limits.js';
 import { Throttle, type ThrottleOptions } from './throttle.js';
 import { WsEndpoint, type WsSocket } from './ws-socket.js';
@@ -28,6 +29,7 @@ export type GatewayConfig = Pick<
   | 'rateLimitCloseAfterMs'
   | 'maxPendingBytes'
   | 'maxBufferedBytes'
+  | 'trustProxy'
 >;
 
 export interface GatewayOptions {
@@ -87,6 +89,7 @@ export class Gateway {
   readonly #options: GatewayOptions;
   readonly #endpoint: WsEndpoint;
   readonly #ipLimits: IpLimits;
+  readonly #addresses: ClientAddresses;
   readonly #allowedOrigins: ReadonlySet<string>;
   /** Shared by every connection's Throttle. */
   readonly #throttleOptions: ThrottleOptions;
@@ -99,6 +102,7 @@ export class Gateway {
     const { config } = options;
     this.#endpoint = new WsEndpoint(config);
     this.#ipLimits = new IpLimits(config);
+    this.#addresses = new ClientAddresses(config.trustProxy);
     this.#throttleOptions = {
       messagesPerSecond: config.messagesPerSecond,
       bytesPerSecond: config.bytesPerSecond,
@@ -115,10 +119,12 @@ export class Gateway {
   /**
    * Every new socket counts against its address's connection limit until it turns out to be a
    * plain HTTP request (see `handleRequest`) or closes. So half-open handshakes, which the
-   * server's header deadline closes, count too.
+   * server's header deadline closes, count too. A trusted proxy's sockets count from their
+   * upgrade request on, against the client it names.
    */
   readonly handleConnection = (socket: Socket): void => {
-    this.#count(socket, socket.remoteAddress ?? 'unknown');
+    const ip = this.#addresses.ofSocket(socket);
+    if (ip !== null) this.#count(socket, ip);
   };
 
   /** An HTTP request (not an upgrade) arrived on a socket: it is no WebSocket handshake. */
@@ -157,7 +163,7 @@ export class Gateway {
     if (room === null) {
       return refuse(socket, 404, `WebSocket endpoint is /ws/<room> (a room name of 1-${MAX_ROOM_NAME} characters)`);
     }
-    const ip = req.socket.remoteAddress ?? 'unknown';
+    const ip = this.#addresses.ofRequest(req);
     // A keep-alive socket that served HTTP requests before its upgrade counts from now on.
     this.#count(socket, ip);
     if (!this.#ipLimits.allowHandshake(ip)) {
