@@ -109,55 +109,82 @@ export function maxSustainable(row: Row): { rate: number; deliveriesPerSec: numb
   return best;
 }
 
+type Column = [header: string, cell: (row: Row) => string];
+const first = (row: Row) => row.perStep![0]!;
+const p99 = (row: Row) => first(row).p99!;
+const cpuPer1k = (row: Row) => first(row).cpuPer1k!;
+
+/** W7's goals for two Tandem nodes: p99 within 1.5× one node's and below Hocuspocus + Redis, CPU per delivery no more. */
+function clusterGoals(rows: Map<string, Row>): string {
+  const cluster = rows.get('tandem-cluster');
+  const single = rows.get('tandem-sdk');
+  const hocuspocus = rows.get('hocuspocus-redis');
+  if (!cluster) return '';
+  const goal = (what: string, value: number, reference: number, than: string, limit: number, strict: boolean) => {
+    const r = value / reference;
+    const verdict = !Number.isFinite(r) ? '—' : (strict ? r < limit : r <= limit) ? 'met' : 'NOT met';
+    return `${what} ${ratio(value, reference)} ${than} (goal ${strict ? '<' : '≤'} ${limit}×: ${verdict})`;
+  };
+  const parts = [
+    ...(single ? [goal('p99', p99(cluster), p99(single), 'one Tandem node', 1.5, false)] : []),
+    ...(hocuspocus
+      ? [
+          goal('p99', p99(cluster), p99(hocuspocus), 'Hocuspocus + Redis', 1, true),
+          goal('CPU per delivery', cpuPer1k(cluster), cpuPer1k(hocuspocus), 'Hocuspocus + Redis', 1, false),
+        ]
+      : []),
+  ];
+  return parts.length > 0 ? `\n\nTandem on two nodes: ${parts.join('; ')}.` : '';
+}
+
+/**
+ * W1, W6, W7. A comparison column appears when the group has its reference: the best single-node
+ * Yjs peer, the relay, Tandem on two nodes. With two-node rows, CPU counts every server-side
+ * process and peak RSS the nodes' (summed).
+ */
+function typingSection(group: Group, title: string): string {
+  const ok = group.rows.filter((r) => r.row) as Array<{ target: string; row: Row }>;
+  const rows = new Map(ok.map((r) => [r.target, r.row]));
+  const bestYjs = bestPeer(group, p99, true, yjsPeer);
+  const relay = bestPeer(group, p99, true, (id) => id === 'relay');
+  const cluster = rows.get('tandem-cluster');
+  const twoNodes = ok.some((r) => TARGETS[r.target]!.cluster);
+  const columns: Column[] = [
+    ['p50 ms', (r) => fmt(first(r).p50!)],
+    ['p99 ms', (r) => fmt(p99(r))],
+    ...(twoNodes ? [['cross-node p99 ms', (r) => fmt(first(r).crossP99!)] satisfies Column] : []),
+    ['max ms', (r) => fmt(first(r).max!)],
+    ['deliveries/s', (r) => fmt(first(r).deliveriesPerSec!, 0)],
+    ['delivered', (r) => `${fmt(first(r).deliveredPct!)} %`],
+    ['converged', (r) => (r.converged === 1 ? 'yes' : 'NO')],
+    [twoNodes ? 'server-side CPU ms / 1k deliveries (all processes)' : 'server CPU ms / 1k deliveries', (r) => fmt(cpuPer1k(r), 2)],
+    [twoNodes ? 'peak RSS MB (nodes)' : 'peak RSS MB', (r) => fmt(r.peakRssMb!, 0)],
+    ['generator CPU %', (r) => fmt(first(r).generatorCpuPct!, 0)],
+    ...(Number.isFinite(bestYjs) ? [['p99 × best Yjs peer', (r) => ratio(p99(r), bestYjs)] satisfies Column] : []),
+    ...(Number.isFinite(relay) ? [['p99 × relay', (r) => ratio(p99(r), relay)] satisfies Column] : []),
+    ...(cluster
+      ? ([
+          ['p99 × tandem-cluster', (r) => ratio(p99(r), p99(cluster))],
+          ['CPU / 1k × tandem-cluster', (r) => ratio(cpuPer1k(r), cpuPer1k(cluster))],
+        ] satisfies Column[])
+      : []),
+  ];
+  const headers = ['server', ...columns.map(([header]) => header)];
+  const body = table(headers, [
+    ...ok.map(({ target, row }) => [label(target), ...columns.map(([, cell]) => cell(row))]),
+    ...failedRows(group, headers.length),
+  ]);
+  return `${title}\n\n${body}${group.workload === 'W7' ? clusterGoals(rows) : ''}`;
+}
+
 function section(group: Group): string {
   const title = `### ${group.workload} · ${group.variant}`;
   const ok = group.rows.filter((r) => r.row) as Array<{ target: string; row: Row }>;
-  const first = (row: Row) => row.perStep![0]!;
   switch (group.workload) {
     case 'W1':
-    case 'W6': {
-      const bestYjs = bestPeer(group, (r) => first(r).p99!, true, yjsPeer);
-      const relay = bestPeer(
-        group,
-        (r) => first(r).p99!,
-        true,
-        (id) => id === 'relay',
-      );
-      const headers = [
-        'server',
-        'p50 ms',
-        'p99 ms',
-        'max ms',
-        'deliveries/s',
-        'delivered',
-        'converged',
-        'server CPU ms / 1k deliveries',
-        'peak RSS MB',
-        'generator CPU %',
-        'p99 × best Yjs peer',
-        'p99 × relay',
-      ];
-      return `${title}\n\n${table(headers, [
-        ...ok.map(({ target, row }) => {
-          const s = first(row);
-          return [
-            label(target),
-            fmt(s.p50!),
-            fmt(s.p99!),
-            fmt(s.max!),
-            fmt(s.deliveriesPerSec!, 0),
-            `${fmt(s.deliveredPct!)} %`,
-            row.converged === 1 ? 'yes' : 'NO',
-            fmt(s.cpuPer1k!, 2),
-            fmt(row.peakRssMb!, 0),
-            fmt(s.generatorCpuPct!, 0),
-            ratio(s.p99!, bestYjs),
-            ratio(s.p99!, relay),
-          ];
-        }),
-        ...failedRows(group, headers.length),
-      ])}`;
-    }
+    case 'W6':
+    case 'W7':
+      return typingSection(group, title);
     case 'W2': {
       const best = bestPeer(group, (r) => maxSustainable(r).deliveriesPerSec, false, yjsPeer);
       const bestCpu = bestPeer(
@@ -304,7 +331,8 @@ const DESCRIPTIONS: Record<string, string> = {
   W3: "Idle connections across 100 rooms, connected and synced after a warm-up (a tenth as many clients came and left first, so one-time costs such as compiling code are not counted per connection): server memory per connection, as RSS growth (read a second after a full, compacting garbage collection, once the pages it evacuated are unmapped, with every server's young generation pinned at the same 2 MB so that how far V8 had grown it is not counted) and as live memory after that collection (V8 heap plus external buffers; kernel socket memory is not in either).",
   W4: 'Large document: built from a burst of small updates (server CPU to take it in, and including what follows until the server is quiet), then, once it is quiet, fresh clients join one after another.',
   W5: 'Chat fan-out in one room at rising total rates: end-to-end latency at every member, against a Socket.IO room broadcast. Every member keeps its last 50 messages, on both sides.',
-  W6: 'One big room: 5 writers at 10 Hz; p99 and whether every update arrived. The 995 members who only read are light observers (real sockets and handshakes, no Y.Doc; see bench/README.md), so the load generator leaves the server room to be measured.',
+  W6: 'One big room: 5 writers at 10 Hz; p99 and whether every update arrived. The 995 members who only read are light observers (real sockets and handshakes, no Y.Doc; see bench/README.md), so the load generator leaves the server room to be measured. The two-node rows split the members in halves over two nodes, the writers on the first; their CPU counts every server-side process (both nodes, redis-server, PostgreSQL with its backends).',
+  W7: "W1's typing over two nodes: the same room, the clients split in halves over two nodes, the writers all on the first, so deliveries to the second node's half cross nodes (cross-node p99). Two Tandem nodes share a private redis-server and PostgreSQL; two Hocuspocus nodes share a redis-server through @hocuspocus/extension-redis and store nothing. Server-side CPU is summed over every server process: both nodes, redis-server and PostgreSQL's postmaster with all its backends.",
 };
 
 /** One panel per workload's headline number, bars per server. */
@@ -327,6 +355,8 @@ function chart(all: Group[]): string {
   pick('W4', 'W4 large document: burst ingest server CPU, lower is better', 's', (r) => r.ingestCpuS!);
   pick('W5', 'W5 chat: p99 at the top rate, lower is better', 'ms', (r) => r.perStep!.at(-1)!.p99!);
   pick('W6', 'W6 one big room: p99 latency, lower is better', 'ms', (r) => r.perStep![0]!.p99!);
+  pick('W7', 'W7 typing over two nodes: p99 latency, lower is better', 'ms', p99);
+  pick('W7', 'W7 typing over two nodes: server-side CPU per 1k deliveries, lower is better', 'ms', cpuPer1k);
   const width = 860;
   const labelWidth = 270;
   const barHeight = 18;
@@ -339,6 +369,8 @@ function chart(all: Group[]): string {
     'y-websocket': '#10b981',
     relay: '#94a3b8',
     socketio: '#ef4444',
+    'tandem-cluster': '#3730a3',
+    'hocuspocus-redis': '#b45309',
   };
   const escape = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;');
   for (const panel of panels) {

@@ -7,6 +7,7 @@
  *   npm run bench -- --only W1,W4      some workloads
  *   npm run bench -- --targets tandem-stock,hocuspocus
  *   npm run bench -- --only W3 --w3-clients 10000   W3 at another size (default 2,000)
+ *   npm run bench -- --only W7         typing over two nodes (starts its own redis-server and PostgreSQL)
  *   npm run bench -- --smoke           seconds-long sizes: checks the harness, measures nothing
  */
 import type { ChildProcess } from 'node:child_process';
@@ -17,9 +18,10 @@ import { parseArgs } from 'node:util';
 import { Histogram, now, type HistogramData } from './lib/histogram.js';
 import { cpuSeconds, memoryKb } from './lib/proc.js';
 import type { Step } from './lib/schedule.js';
-import { chunks, forkTs, generatorCpuSeconds, next, sampleAt, session, settle, sleep, stop } from './lib/processes.js';
+import { chunks, cpuInStep, forkTs, next, sampleAt, session, settle, sleep, stop } from './lib/processes.js';
+import { requireServices } from './lib/services.js';
 import { writeReport, type CaseResult } from './report.js';
-import { DOC_TARGETS, TARGETS, type Target } from './targets.js';
+import { CLUSTER_TARGETS, DOC_TARGETS, TARGETS, type Target } from './targets.js';
 import type { LiveMemory } from './servers/ready.js';
 import type { FromWorker, ToWorker, WorkerSpec } from './worker.js';
 import { FULL, SMOKE, type Sizes } from './workloads.js';
@@ -46,6 +48,7 @@ const resultsDir = fileURLToPath(new URL(args.out ?? '../results/', import.meta.
 const log = (line: string): void => void process.stderr.write(`${line}\n`);
 type TypingResult = {
   histograms: HistogramData[];
+  crossHistograms: HistogramData[];
   deliveries: number[];
   expectedLength: number;
   complete: number;
@@ -53,7 +56,10 @@ type TypingResult = {
   hashes: number[];
 };
 
-/** W1, W2, W6: writers insert one character at a time; everyone observes. */
+/**
+ * W1, W2, W6, W7: writers insert one character at a time; everyone observes. On a cluster target
+ * the clients are split in halves over the two nodes, the writers all on the first.
+ */
 async function typingCase(
   target: Target,
   clients: number,
@@ -62,8 +68,13 @@ async function typingCase(
   workerCount: number,
   observers: 'full' | 'light' = 'full',
 ) {
-  return session(target, workerCount, async ({ server, workers, base }) => {
-    const all = Array.from({ length: clients }, (_, i) => ({ room: 'typing', writer: i < writers ? i : null, name: `user-${i}` }));
+  return session(target, workerCount, async ({ bases, serverSide, workers }) => {
+    const all = Array.from({ length: clients }, (_, i) => ({
+      room: 'typing',
+      writer: i < writers ? i : null,
+      name: `user-${i}`,
+      node: Math.floor((i * bases.length) / clients),
+    }));
     const shares = chunks(all, workers.length);
     const setupStarted = now();
     await Promise.all(
@@ -71,9 +82,10 @@ async function typingCase(
         const spec: WorkerSpec = {
           workload: 'typing',
           kind: target.client as never,
-          base,
+          bases,
           clients: shares[i]!,
           writers,
+          writerNodes: all.slice(0, writers).map((c) => c.node),
           steps,
           drainMs: 5_000,
           observers,
@@ -82,12 +94,16 @@ async function typingCase(
         return next(worker, ['ready'], 'clients to connect');
       }),
     );
-    await settle(server);
+    await settle(serverSide);
     const setupS = (now() - setupStarted) / 1000;
     const t0 = now() + 1_000;
     const boundaries = [t0];
     for (const step of steps) boundaries.push(boundaries.at(-1)! + step.seconds * 1000);
-    const samples = sampleAt(boundaries, () => [server.pid!, ...workers.map((w) => w.pid!)]);
+    const samples = sampleAt(
+      boundaries,
+      serverSide,
+      workers.map((w) => w.pid!),
+    );
     const results = await Promise.all(
       workers.map((worker) => {
         worker.send({ type: 'go', t0 } satisfies ToWorker);
@@ -98,12 +114,15 @@ async function typingCase(
     const perStep = steps.map((step, s) => {
       const histogram = Histogram.from(results.map((r) => r.histograms[s]!));
       const deliveries = results.reduce((sum, r) => sum + r.deliveries[s]!, 0);
-      const serverCpuMs = (cpu[s + 1]![0]! - cpu[s]![0]!) * 1000;
-      const generatorCpu = generatorCpuSeconds(cpu, s);
+      // Every server-side process: on a cluster target both nodes, Redis and PostgreSQL.
+      const serverCpuMs = cpuInStep(cpu, s, 'server') * 1000;
+      const generatorCpu = cpuInStep(cpu, s, 'generators');
       return {
         rate: step.rate,
         p50: histogram.percentile(0.5),
         p99: histogram.percentile(0.99),
+        // Deliveries to a client on another node than the writer's (none on one node: NaN).
+        crossP99: Histogram.from(results.map((r) => r.crossHistograms[s]!)).percentile(0.99),
         max: histogram.max,
         deliveriesPerSec: deliveries / step.seconds,
         cpuPer1k: deliveries > 0 ? (serverCpuMs / deliveries) * 1000 : Number.NaN,
@@ -114,7 +133,9 @@ async function typingCase(
       };
     });
     const converged = results.every((r) => r.complete === r.clients) && new Set(results.flatMap((r) => r.hashes)).size === 1;
-    return { perStep, converged, setupS, peakRssMb: memoryKb(server.pid!).peak / 1024 };
+    // Of the nodes only (summed over a cluster's two): Redis and PostgreSQL are not in it.
+    const peakRssMb = serverSide.nodes.reduce((sum, pid) => sum + memoryKb(pid).peak, 0) / 1024;
+    return { perStep, converged, setupS, peakRssMb };
   });
 }
 
@@ -171,9 +192,9 @@ async function idleCase(target: Target) {
   return session(
     target,
     workerCount,
-    async ({ server, workers, base }) => {
+    async ({ server, serverSide, workers, base }) => {
       await warmUp(target, base, Math.ceil(clients / 10), Math.ceil(rooms / 10), unloadMs);
-      await settle(server);
+      await settle(serverSide);
       const before = await settledMemory(server);
       const all = Array.from({ length: clients }, (_, i) => ({ room: `idle-${i % rooms}`, name: `idle-${i}` }));
       const shares = chunks(all, workers.length);
@@ -208,7 +229,7 @@ async function idleCase(target: Target) {
 /** W4: a document built from a burst of small updates, then fresh clients join one by one. */
 async function largeDocCase(target: Target) {
   const { updates, charsPerUpdate, joiners } = sizes.w4;
-  return session(target, 1, async ({ server, workers: [worker], base }) => {
+  return session(target, 1, async ({ server, serverSide, workers: [worker], base }) => {
     worker!.send({
       type: 'setup',
       spec: { workload: 'largeDoc', kind: target.client as never, base, room: 'large', updates, charsPerUpdate, joiners },
@@ -219,7 +240,7 @@ async function largeDocCase(target: Target) {
       if (message.type !== 'mark') return;
       marks.set(message.name, cpuSeconds(server.pid!));
       if (message.name !== 'burst-done') return;
-      void settle(server).then(() => {
+      void settle(serverSide).then(() => {
         marks.set('settled', cpuSeconds(server.pid!));
         worker!.send({ type: 'joins' } satisfies ToWorker);
       });
@@ -246,7 +267,7 @@ async function largeDocCase(target: Target) {
 /** W5: chat at rising rates in one big room. */
 async function chatCase(target: Target) {
   const { members, senders, steps, workers: workerCount } = sizes.w5;
-  return session(target, workerCount, async ({ server, workers, base }) => {
+  return session(target, workerCount, async ({ serverSide, workers, base }) => {
     const all = Array.from({ length: members }, (_, i) => ({ name: `member-${i}`, sender: i < senders ? i : null }));
     const shares = chunks(all, workers.length);
     await Promise.all(
@@ -265,11 +286,15 @@ async function chatCase(target: Target) {
         return next(worker, ['ready'], 'chat members to join');
       }),
     );
-    await settle(server);
+    await settle(serverSide);
     const t0 = now() + 1_000;
     const boundaries = [t0];
     for (const step of steps) boundaries.push(boundaries.at(-1)! + step.seconds * 1000);
-    const samples = sampleAt(boundaries, () => [server.pid!, ...workers.map((w) => w.pid!)]);
+    const samples = sampleAt(
+      boundaries,
+      serverSide,
+      workers.map((w) => w.pid!),
+    );
     const results = await Promise.all(
       workers.map((worker) => {
         worker.send({ type: 'go', t0 } satisfies ToWorker);
@@ -290,9 +315,9 @@ async function chatCase(target: Target) {
           p50: histogram.percentile(0.5),
           p99: histogram.percentile(0.99),
           deliveredPct: (delivered * 100) / (results[0]!.sentPerStep[s]! * members),
-          serverCpuPct: ((cpu[s + 1]![0]! - cpu[s]![0]!) * 100) / step.seconds,
+          serverCpuPct: (cpuInStep(cpu, s, 'server') * 100) / step.seconds,
           // Summed over the generator processes: near 100% per process, it is part of the latency.
-          generatorCpuPct: (generatorCpuSeconds(cpu, s) * 100) / step.seconds,
+          generatorCpuPct: (cpuInStep(cpu, s, 'generators') * 100) / step.seconds,
         };
       }),
     };
@@ -332,9 +357,15 @@ function cases(): Case[] {
   );
   add('W5', `N=${sizes.w5.members}`, ['tandem-sdk', 'socketio'], chatCase);
   const w6 = sizes.w6;
-  add('W6', `N=${w6.clients}`, DOC_TARGETS, (t) =>
+  add('W6', `N=${w6.clients}`, [...DOC_TARGETS, ...CLUSTER_TARGETS], (t) =>
     typingCase(t, w6.clients, w6.writers, [{ rate: w6.rate, seconds: w6.seconds }], w6.workers, w6.observers),
   );
+  // W7: W1 again, over two nodes, next to one Tandem node.
+  for (const n of w1.clients) {
+    add('W7', `N=${n}`, ['tandem-sdk', ...CLUSTER_TARGETS], (t) =>
+      typingCase(t, n, w1.writers, [{ rate: w1.rate, seconds: w1.seconds }], Math.ceil(n / 100)),
+    );
+  }
   return list;
 }
 
@@ -350,6 +381,16 @@ function summary(result: Record<string, unknown>): string {
 async function main(): Promise<void> {
   const runs = Number(args.runs);
   const plan = cases();
+  const clustered = plan.filter((c) => c.target.cluster);
+  if (clustered.length > 0) {
+    try {
+      requireServices(clustered.some((c) => c.target.cluster!.postgres));
+    } catch (error) {
+      log(`Tandem bench: ${(error as Error).message}`);
+      process.exitCode = 1;
+      return;
+    }
+  }
   const results: CaseResult[] = [];
   const started = now();
   log(`Tandem bench: ${plan.length} cases × ${runs} run(s)${args.smoke ? ' (smoke sizes)' : ''}, ${cpus().length} cores`);

@@ -12,9 +12,12 @@ export type WorkerSpec =
   | {
       workload: 'typing';
       kind: ClientKind;
-      base: string;
-      clients: Array<{ room: string; writer: number | null; name: string }>;
+      /** The URL of each node; a client connects to `bases[node]`. */
+      bases: string[];
+      clients: Array<{ room: string; writer: number | null; name: string; node: number }>;
       writers: number;
+      /** The node each writer is on: a delivery to a client on another node is cross-node. */
+      writerNodes: number[];
       steps: Step[];
       drainMs: number;
       /** 'light': members that do not write are light observers (see lib/observers.ts). */
@@ -64,15 +67,16 @@ function fnv(text: string): number {
   return hash >>> 0;
 }
 
-/** Receives updates from every full client and light observer of this process. */
-type UpdateSink = (update: Uint8Array) => number;
+/** Receives updates from every full client and light observer of this process, with the node it is on. */
+type UpdateSink = (update: Uint8Array, node: number) => number;
 
 async function typing(spec: Extract<WorkerSpec, { workload: 'typing' }>, clients: Array<DocClient | null>, t0: number) {
   const { steps, writers } = spec;
   const histograms = steps.map(() => new Histogram());
+  const crossHistograms = steps.map(() => new Histogram());
   const deliveries = steps.map(() => 0);
   // Counts the writers' inserts in an update and records their latency.
-  sink = (update) => {
+  sink = (update, node) => {
     const at = now();
     const { from, to } = Y.parseUpdateMeta(update);
     let inserts = 0;
@@ -81,16 +85,18 @@ async function typing(spec: Extract<WorkerSpec, { workload: 'typing' }>, clients
       if (w < 0 || w >= writers) continue;
       for (let k = start; k < to.get(id)!; k++) {
         const s = stepOf(steps, k);
-        histograms[s]!.record(at - (t0 + insertTime(steps, writers, w, k)));
+        const latency = at - (t0 + insertTime(steps, writers, w, k));
+        histograms[s]!.record(latency);
+        if (node !== spec.writerNodes[w]) crossHistograms[s]!.record(latency);
         deliveries[s]!++;
         inserts++;
       }
     }
     return inserts;
   };
-  for (const client of clients) {
+  for (const [i, client] of clients.entries()) {
     client?.doc.on('update', (update: Uint8Array, origin: unknown) => {
-      if (origin !== null) sink(update); // null: this client's own insert
+      if (origin !== null) sink(update, spec.clients[i]!.node); // null: this client's own insert
     });
   }
   const perWriter = insertsPerWriter(steps);
@@ -113,6 +119,7 @@ async function typing(spec: Extract<WorkerSpec, { workload: 'typing' }>, clients
   const complete = full.filter((c) => c.doc.getText('t').length === expected).length + observedCounts.filter((n) => n === expected).length;
   return {
     histograms: histograms.map((h) => h.toJSON()),
+    crossHistograms: crossHistograms.map((h) => h.toJSON()),
     deliveries,
     expectedLength: expected,
     complete,
@@ -202,14 +209,16 @@ process.on('message', (message: ToWorker) => {
         docClients = await inBatches(s.clients.length, s.workload === 'idle' ? s.concurrency : 50, async (i) => {
           const { room, name } = s.clients[i]!;
           const writer = s.workload === 'typing' ? s.clients[i]!.writer : null;
+          const node = s.workload === 'typing' ? s.clients[i]!.node : 0;
+          const base = s.workload === 'typing' ? s.bases[node]! : s.base;
           const begun = now();
           if (s.workload === 'typing' && s.observers === 'light' && writer === null) {
             const index = observedCounts.push(0) - 1;
-            await openObserver(s.kind, s.base, room, name, (update) => void (observedCounts[index]! += sink(update))).synced;
+            await openObserver(s.kind, base, room, name, (update) => void (observedCounts[index]! += sink(update, node))).synced;
             connectTimes.record(now() - begun);
             return null;
           }
-          const client = openDocClient(s.kind, s.base, room, { name, ...(writer === null ? {} : { clientId: WRITER_ID + writer }) });
+          const client = openDocClient(s.kind, base, room, { name, ...(writer === null ? {} : { clientId: WRITER_ID + writer }) });
           await client.synced;
           connectTimes.record(now() - begun);
           return client;
