@@ -83,7 +83,7 @@ describe('cluster chaos: nodes killed with SIGKILL behind nginx', () => {
       running = false;
       await Promise.all(typing);
       // A kill every 2-5 s, plus the restart (a few seconds on a loaded machine).
-    expect(kills).toBeGreaterThanOrEqual(Math.floor(CHAOS_MS / 10_000));
+      expect(kills).toBeGreaterThanOrEqual(Math.floor(CHAOS_MS / 10_000));
 
       // Everyone reconnects and saves what they hold; then every copy is compared.
       await until(
