@@ -7,6 +7,9 @@ import { startCluster, type Cluster } from './cluster/cluster.js';
 import type { StreamLog } from './cluster/stream-log.js';
 import type { Config } from './config.js';
 import { createHttpApp } from './http/app.js';
+import { serveMetrics } from './http/metrics.js';
+import { Metrics } from './lib/metrics.js';
+import { Traffic } from './lib/traffic.js';
 import { createLogger, type Logger } from './log.js';
 import { RoomRegistry } from './rooms/registry.js';
 import { committedWrites, type RoomCopy } from './storage/room-log.js';
@@ -21,6 +24,8 @@ export interface TandemServer {
   /** http://host:port of the listening server. */
   readonly url: string;
   readonly registry: RoomRegistry;
+  /** The Prometheus metrics (also at /metrics). */
+  readonly metrics: Metrics;
   /** This node's part of the cluster (null on a single node). */
   readonly cluster: Cluster | null;
   readonly log: Logger;
@@ -42,6 +47,18 @@ export interface StartOptions {
 export async function startTandem(config: Config, options: StartOptions = {}): Promise<TandemServer> {
   const log = options.logger ?? createLogger(config.logLevel);
   const retention = { keep: config.activityRetention, maxAgeMs: config.activityRetentionDays * 86_400_000 };
+  const traffic = new Traffic();
+  const metrics = new Metrics({
+    traffic,
+    roomSizes: () => registry.roomSizes(),
+    unsaved: () => {
+      const unsaved = persistence.unsaved();
+      return {
+        updates: unsaved.reduce((sum, room) => sum + room.updates, 0),
+        entries: unsaved.reduce((sum, room) => sum + room.chat + room.activity + room.events, 0),
+      };
+    },
+  });
   const postgres = config.databaseUrl ? await PostgresStorage.open(config.databaseUrl, retention) : null;
   const storage = options.storage ?? postgres ?? new SqliteStorage(config.dataDir, { retention });
   const cluster: Cluster | null = config.redisUrl
@@ -50,6 +67,7 @@ export async function startTandem(config: Config, options: StartOptions = {}): P
         storage: postgres!,
         log,
         compactDelayMs: config.compactDelayMs,
+        metrics,
         onCommitted: (room, batch) => registry.committed(room, batch),
         onHealth: (health) => registry.storageChanged(health),
         copyOf: (room): RoomCopy | null => registry.copyOf(room),
@@ -63,6 +81,7 @@ export async function startTandem(config: Config, options: StartOptions = {}): P
       log,
       onCommitted: (room, writes) => registry.committed(room, committedWrites(writes)),
       onHealth: (health) => registry.storageChanged(health),
+      onCommit: (seconds, ok) => metrics.committed(seconds, ok),
     });
   const bus = options.bus ?? cluster?.bus ?? new InProcessBus();
   const authenticator =
@@ -82,11 +101,14 @@ export async function startTandem(config: Config, options: StartOptions = {}): P
     persistence,
     bus,
     presence: cluster?.presence ?? null,
+    metrics,
     log,
     settings: config,
   });
   const tls = config.tlsCert && config.tlsKey ? { cert: readFileSync(config.tlsCert), key: readFileSync(config.tlsKey) } : null;
-  const gateway = new Gateway({ registry, log, authenticator, config, secure: tls !== null });
+  const gateway = new Gateway({ registry, log, authenticator, config, secure: tls !== null, traffic });
+  const metricsServer =
+    config.metricsPort === undefined ? null : await serveMetrics(metrics, config.metricsToken ?? null, config.metricsPort, config.host);
   const app = await createHttpApp({
     log,
     staticDir: config.staticDir,
@@ -95,6 +117,9 @@ export async function startTandem(config: Config, options: StartOptions = {}): P
     authenticator,
     stats: () => ({ rooms: registry.size, connections: gateway.connections }),
     storageHealth: () => persistence.health,
+    // On METRICS_PORT instead, when that is set.
+    metrics: config.metricsPort === undefined ? metrics : null,
+    metricsToken: config.metricsToken ?? null,
     shuttingDown: () => closing !== null,
     whoIsIn: async (rooms) => cluster?.presence.members(rooms) ?? new Map(rooms.map((room) => [room, registry.get(room)?.members ?? []])),
     readinessProblems: async () => {
@@ -124,6 +149,7 @@ export async function startTandem(config: Config, options: StartOptions = {}): P
     await persistence.stop();
     await cluster?.close();
     await app.close();
+    await metricsServer?.close();
     await bus.close();
     await storage.close();
     if (unsaved.length > 0) {
@@ -137,6 +163,7 @@ export async function startTandem(config: Config, options: StartOptions = {}): P
     port,
     url,
     registry,
+    metrics,
     cluster,
     log,
     close: () => (closing ??= close()),

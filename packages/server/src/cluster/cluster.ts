@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
+import type { Metrics } from '../lib/metrics.js';
 import type { CommittedBatch, RoomCopy } from '../storage/room-log.js';
 import type { SharedStorage } from '../storage/storage.js';
 import type { StorageHealth } from '../storage/write-behind.js';
@@ -14,6 +15,7 @@ export interface ClusterOptions {
   storage: SharedStorage;
   log: Logger;
   compactDelayMs: number;
+  metrics?: Metrics;
   onCommitted(room: string, batch: CommittedBatch): void;
   onHealth(health: StorageHealth): void;
   copyOf(room: string): RoomCopy | null;
@@ -60,6 +62,10 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     onHealth: options.onHealth,
     copyOf: options.copyOf,
     onResync: options.onResync,
+    onAppend: (seconds, ok) => {
+      options.metrics?.redisAppended(seconds, ok);
+      options.metrics?.committed(seconds, ok);
+    },
   });
   const compactor = new Compactor({
     redis,
@@ -68,6 +74,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     node,
     log,
     delayMs: options.compactDelayMs,
+    onCompacted: (outcome) => options.metrics?.compacted(outcome),
     trimMarginMs: TRIM_MARGIN_MS,
   });
   await compactor.start();

@@ -23,6 +23,8 @@ export interface CompactorOptions {
   delayMs: number;
   /** How far below a compacted position the log is trimmed: a node loading the room meanwhile still finds the entries after its snapshot. */
   trimMarginMs: number;
+  /** Each compaction's outcome. */
+  onCompacted?(outcome: 'stored' | 'skipped' | 'failed'): void;
 }
 
 /**
@@ -133,6 +135,7 @@ export class Compactor {
         await this.compact(room);
         await this.#options.redis.multi().xack(COMPACTION_TASKS, COMPACTORS_GROUP, taskId).xdel(COMPACTION_TASKS, taskId).exec();
       } catch (error) {
+        this.#options.onCompacted?.('failed');
         this.#options.log.warn(
           { err: error, room, failures: failures + 1 },
           'compaction failed; the log keeps everything and it is retried',
@@ -172,6 +175,7 @@ export class Compactor {
     compaction.snapshot = Y.encodeStateAsUpdate(doc);
     doc.destroy();
     const replaced = await storage.compactFromLog(room, compaction);
+    this.#options.onCompacted?.(replaced ? 'stored' : 'skipped');
     log.debug({ room, position: compaction.position, entries: raw.length, replaced }, 'compacted');
     await this.#closeTask(room, compaction.position);
     return compaction.position;

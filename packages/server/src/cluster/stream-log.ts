@@ -29,6 +29,8 @@ export interface StreamLogOptions {
   copyOf(room: string): RoomCopy | null;
   /** Redis lost the room's log and it was rebuilt: the room's clients should run a full sync. */
   onResync(room: string): void;
+  /** Each append: how long it took, and whether it succeeded. */
+  onAppend?(seconds: number, ok: boolean): void;
 }
 
 interface Queue {
@@ -232,6 +234,7 @@ export class StreamLog implements RoomLog {
     const { keys } = state;
     const json = encodeEntries(sending.entries);
     while (!this.#stopped) {
+      const started = performance.now();
       try {
         const [status, value] = await redis.tandemAppend(
           keys.meta,
@@ -249,12 +252,14 @@ export class StreamLog implements RoomLog {
           room,
           ...sending.entries.chat.map((message) => message.id),
         );
+        this.#options.onAppend?.((performance.now() - started) / 1_000, true);
         if (status === 'EPOCH') {
           await this.#rebuild(room, state, value, sending);
           continue;
         }
         break;
       } catch (error) {
+        this.#options.onAppend?.((performance.now() - started) / 1_000, false);
         this.#failed(error);
         for (const waiter of state.waiters.splice(0)) waiter.reject(error);
         await sleep(Math.min(50 * 2 ** this.#failures, MAX_RETRY_MS));

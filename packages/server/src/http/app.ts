@@ -10,7 +10,9 @@ import type { Member } from '@tandem/protocol';
 import type { Authenticator } from '../auth/authenticator.js';
 import type { Storage } from '../storage/storage.js';
 import type { StorageHealth } from '../storage/write-behind.js';
+import type { Metrics } from '../lib/metrics.js';
 import { registerDocumentRoutes } from './documents.js';
+import { answerScrape } from './metrics.js';
 
 export interface HttpAppOptions {
   log: Logger;
@@ -23,6 +25,9 @@ export interface HttpAppOptions {
   storageHealth: () => StorageHealth;
   /** True once the server has begun to shut down. */
   shuttingDown: () => boolean;
+  /** Served at /metrics (null: not on this port). */
+  metrics: Metrics | null;
+  metricsToken: string | null;
   /** Who is in each room (across the cluster in cluster mode). */
   whoIsIn: (rooms: readonly string[]) => Promise<Map<string, Member[]>>;
   /** What keeps this node from serving new clients besides storage writes (Redis, PostgreSQL unreachable). */
@@ -44,6 +49,8 @@ export async function createHttpApp(options: HttpAppOptions): Promise<FastifyIns
     shuttingDown,
     readinessProblems,
     whoIsIn,
+    metrics,
+    metricsToken,
     handshakeTimeoutMs,
   } = options;
   // Node's defaults let a request take 60 s to send its headers, checked every 30 s: half-open
@@ -109,6 +116,11 @@ export async function createHttpApp(options: HttpAppOptions): Promise<FastifyIns
       .code(notes.length === 0 ? 200 : 503)
       .type('application/health+json')
       .send(notes.length === 0 ? { status: 'pass' } : { status: 'fail', notes });
+  });
+  app.get('/metrics', async (request, reply) => {
+    if (!metrics) return reply.code(404).send({ error: 'the metrics are served on METRICS_PORT' });
+    reply.hijack();
+    await answerScrape(metrics, metricsToken, request.raw, reply.raw);
   });
   registerDocumentRoutes(app, storage, whoIsIn, authenticator);
 

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { CloseCode, errorMessage, type Rights, type ServerMessage } from '@tandem/protocol';
 import type { Identity } from '../auth/authenticator.js';
 import { Session } from '../auth/session.js';
+import { Traffic } from '../lib/traffic.js';
 import type { PeerSocket } from './peer-socket.js';
 import { SaveReceipts } from './save-receipts.js';
 
@@ -23,6 +24,8 @@ export interface ConnectionOptions {
   rights: Rights;
   /** Bytes queued for a client that does not read before it is dropped. */
   maxBufferedBytes: number;
+  /** The server's traffic counters (see lib/traffic.ts). */
+  traffic?: Traffic;
 }
 
 /**
@@ -37,6 +40,7 @@ export class Connection {
   /** True when the client negotiated the control channel (tandem.v1). */
   readonly control: boolean;
   readonly #maxBufferedBytes: number;
+  readonly traffic: Traffic;
   /** Which of its document updates are stored (control connections only: plain Yjs has no `saved`). */
   readonly receipts: SaveReceipts | null;
   /**
@@ -49,8 +53,9 @@ export class Connection {
   #heldBytes = 0;
   #closed = false;
 
-  constructor({ socket, address, room, identity, rights, maxBufferedBytes }: ConnectionOptions) {
+  constructor({ socket, address, room, identity, rights, maxBufferedBytes, traffic }: ConnectionOptions) {
     this.socket = socket;
+    this.traffic = traffic ?? new Traffic();
     this.address = address;
     this.#maxBufferedBytes = maxBufferedBytes;
     this.control = socket.protocol !== '';
@@ -126,7 +131,15 @@ export class Connection {
   }
 
   send(data: Uint8Array | string): void {
-    if (this.#writable()) this.socket.send(data);
+    if (!this.#writable()) return;
+    this.socket.send(data);
+    if (typeof data === 'string') {
+      this.traffic.controlFramesOut++;
+      this.traffic.controlBytesOut += data.length;
+    } else {
+      this.traffic.yjsFramesOut++;
+      this.traffic.yjsBytesOut += data.byteLength;
+    }
   }
 
   /** Tells the client which of its document updates are stored, if that moved on. */
@@ -136,12 +149,17 @@ export class Connection {
   }
 
   sendJson(message: ServerMessage): void {
-    if (this.control) this.send(JSON.stringify(message));
+    if (!this.control) return;
+    if (message.type === 'error') Traffic.bump(this.traffic.errors, message.code);
+    this.send(JSON.stringify(message));
   }
 
   /** A control message serialized and UTF-8 encoded once for a whole broadcast. */
   sendEncodedJson(utf8: Uint8Array): void {
-    if (this.control && this.#writable()) this.socket.sendText(utf8);
+    if (!this.control || !this.#writable()) return;
+    this.socket.sendText(utf8);
+    this.traffic.controlFramesOut++;
+    this.traffic.controlBytesOut += utf8.byteLength;
   }
 
   #writable(): boolean {
@@ -151,6 +169,7 @@ export class Connection {
     // brings it up to date.
     if (this.socket.bufferedAmount > this.#maxBufferedBytes) {
       this.#end();
+      Traffic.bump(this.traffic.closes, 1006);
       this.socket.terminate();
       return false;
     }
@@ -160,6 +179,7 @@ export class Connection {
   close(code: number, reason: string): void {
     if (this.#closed) return;
     this.#end();
+    Traffic.bump(this.traffic.closes, code);
     this.socket.close(code, reason);
   }
 

@@ -19,6 +19,7 @@ import type { Bus, BusChannel, BusMessage } from '../cluster/bus.js';
 import type { StoredRoom } from '../storage/storage.js';
 import { Connection } from './connection.js';
 import { Fanout, type PendingUpdate } from './fanout.js';
+import type { Metrics } from '../lib/metrics.js';
 import type { RoomLog } from '../storage/room-log.js';
 import type { RoomSettings } from './settings.js';
 
@@ -32,6 +33,7 @@ export interface DocSyncContext {
   persistence: RoomLog;
   bus: Bus;
   log: Logger;
+  metrics?: Metrics;
   settings: Pick<RoomSettings, 'compactAfterUpdates' | 'fanoutIntervalMs' | 'maxDocumentBytes' | 'maxPendingBytes'>;
 }
 
@@ -75,6 +77,7 @@ export class DocSync {
     this.#fanout = new Fanout(connections, this.awareness, ctx.settings.fanoutIntervalMs, {
       afterUpdate: (update, origin, group) => this.#afterUpdate(update, origin, group),
       afterAwareness: (update, origin) => this.#afterAwareness(update, origin),
+      flushed: ctx.metrics ? (seconds, frames) => ctx.metrics!.fanoutFlushed(seconds, frames) : undefined,
     });
     // Presence is owned by clients; the server holds no awareness state of its own.
     this.awareness.setLocalState(null);

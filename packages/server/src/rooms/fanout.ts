@@ -36,6 +36,8 @@ export interface FanoutSinks {
   afterUpdate(update: Uint8Array, soleOrigin: unknown, group: readonly PendingUpdate[]): void;
   /** An awareness update was sent (same `origin` rule). */
   afterAwareness(update: Uint8Array, soleOrigin: unknown): void;
+  /** A flush that sent something is over: what it cost (with its system calls) and how many frames it sent. */
+  flushed?(seconds: number, frames: number): void;
 }
 
 /**
@@ -59,6 +61,8 @@ export class Fanout {
   readonly #baseIntervalMs: number;
   /** Moving average of what a flush costs, in ms (see DUTY_FACTOR). */
   #flushCostMs = 0;
+  /** Frames the current flush sent. */
+  #framesSent = 0;
 
   /**
    * `intervalMs`: the shortest time between two flushes. A room whose updates are further apart
@@ -112,11 +116,14 @@ export class Fanout {
     }
     // The sockets written to are uncorked on the next tick (ws-socket.ts), which queued its
     // callback before this one: measured then, the cost includes the system calls.
-    if (items > 0) process.nextTick(this.#measureFlush, started);
+    if (items > 0) process.nextTick(this.#measureFlush, started, this.#framesSent);
+    this.#framesSent = 0;
   }
 
-  readonly #measureFlush = (started: number): void => {
-    this.#flushCostMs += (performance.now() - started - this.#flushCostMs) / 4;
+  readonly #measureFlush = (started: number, frames: number): void => {
+    const cost = performance.now() - started;
+    this.#flushCostMs += (cost - this.#flushCostMs) / 4;
+    this.#sinks.flushed?.(cost / 1_000, frames);
   };
 
   /** The current shortest time between two flushes, in ms (0: every event-loop turn, as configured). */
@@ -128,6 +135,7 @@ export class Fanout {
 
   #send(message: Uint8Array, except: unknown): void {
     for (const conn of this.#connections) if (conn !== except) conn.send(message);
+    this.#framesSent += this.#connections.size - (except instanceof Object && this.#connections.has(except as Connection) ? 1 : 0);
   }
 
   dispose(): void {

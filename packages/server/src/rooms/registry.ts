@@ -47,6 +47,11 @@ export class RoomRegistry {
     this.#rooms.get(name)?.committed(batch);
   }
 
+  /** How many members each loaded room has on this node. */
+  roomSizes(): number[] {
+    return [...this.#rooms.values()].map((room) => room.memberCount);
+  }
+
   /** What this node holds of a room, if it is in memory. */
   copyOf(name: string): RoomCopy | null {
     return this.#rooms.get(name)?.copy() ?? null;

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import * as Y from 'yjs';
 import { AuthError, type Authenticator } from '../auth/authenticator.js';
 import type { Bus, Presence, PresenceChannel } from '../cluster/bus.js';
+import type { Metrics } from '../lib/metrics.js';
 import type { Storage } from '../storage/storage.js';
 import type { StorageHealth } from '../storage/write-behind.js';
 import type { ActivityLimiter } from './activity-limiter.js';
@@ -21,6 +22,7 @@ export interface RoomServices {
   bus: Bus;
   /** Members across nodes (cluster mode). */
   presence: Presence | null;
+  metrics?: Metrics;
   log: Logger;
   authenticator: Authenticator;
   settings: RoomSettings;
@@ -97,6 +99,7 @@ export class Room {
   }
 
   async #load(): Promise<void> {
+    const started = performance.now();
     try {
       const stored = await this.#ctx.persistence.loadRoom(this.name, { tail: SEQ_LOG_TAIL, dedupeWindow: DEDUPE_WINDOW });
       // Disposed by a shutdown while the load was under way.
@@ -105,6 +108,7 @@ export class Room {
       this.#journal.load(stored);
     } catch (error) {
       if (this.#state === 'gone') return;
+      this.#ctx.metrics?.roomLoaded((performance.now() - started) / 1_000, false);
       this.#state = 'failed';
       this.#ctx.log.error({ err: error, room: this.name }, 'room failed to load; nothing will be written for it');
       for (const conn of this.#connections) {
@@ -115,6 +119,7 @@ export class Room {
       this.#destroy();
       return;
     }
+    this.#ctx.metrics?.roomLoaded((performance.now() - started) / 1_000, true);
     this.#sync.start();
     this.#presence = this.#ctx.presence?.join(this.name, (change) => this.#members.remote(change)) ?? null;
     this.#members.connectPresence(this.#presence);

@@ -47,6 +47,8 @@ export interface WriteBehindOptions {
   onCommitted: (room: string, writes: RoomWrites) => void;
   /** Storage started failing, or works again. */
   onHealth: (health: StorageHealth) => void;
+  /** Each commit of increments: how long it took, and whether it succeeded. */
+  onCommit?: (seconds: number, ok: boolean) => void;
 }
 
 /**
@@ -201,9 +203,12 @@ export class WriteBehind implements RoomLog {
     if (this.#pending.size > 0) {
       const batch = this.#pending;
       this.#pending = new Map();
+      const started = performance.now();
       try {
         await this.#storage.write(batch);
+        this.#options.onCommit?.((performance.now() - started) / 1_000, true);
       } catch (error) {
+        this.#options.onCommit?.((performance.now() - started) / 1_000, false);
         this.#requeue(batch);
         this.#failed(error);
         throw error;

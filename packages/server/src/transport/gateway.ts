@@ -9,6 +9,7 @@ import { offeredProtocols, tokenFromRequest } from '../auth/token.js';
 import type { Config } from '../config.js';
 import { Connection } from '../rooms/connection.js';
 import type { RoomRegistry } from '../rooms/registry.js';
+import { Traffic } from '../lib/traffic.js';
 import { ClientAddresses } from './client-address.js';
 import { IpLimits } from './ip-limits.js';
 import { Throttle, type ThrottleOptions } from './throttle.js';
@@ -39,6 +40,7 @@ export interface GatewayOptions {
   config: GatewayConfig;
   /** Whether the server runs TLS, for telling its own origin. */
   secure: boolean;
+  traffic: Traffic;
 }
 
 const ROOM_PATH = /^\/ws\/([^/?#]+)$/;
@@ -152,40 +154,40 @@ export class Gateway {
     socket.on('error', destroySocket);
     this.#upgrade(req, socket, head).catch((error: unknown) => {
       this.#options.log.error({ err: error }, 'upgrade failed');
-      refuse(socket, 500, 'internal error');
+      this.#refuse(socket, 500, 'internal error');
     });
   };
 
   async #upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     const { config, authenticator, registry } = this.#options;
-    if (!this.#accepting) return refuse(socket, 503, 'server shutting down');
+    if (!this.#accepting) return this.#refuse(socket, 503, 'server shutting down');
     const room = roomFromPath(req.url);
     if (room === null) {
-      return refuse(socket, 404, `WebSocket endpoint is /ws/<room> (a room name of 1-${MAX_ROOM_NAME} characters)`);
+      return this.#refuse(socket, 404, `WebSocket endpoint is /ws/<room> (a room name of 1-${MAX_ROOM_NAME} characters)`);
     }
     const ip = this.#addresses.ofRequest(req);
     // A keep-alive socket that served HTTP requests before its upgrade counts from now on.
     this.#count(socket, ip);
     if (!this.#ipLimits.allowHandshake(ip)) {
-      return refuse(socket, 429, `more than ${config.handshakesPerSecondPerIp} connection attempts a second from this address`, {
+      return this.#refuse(socket, 429, `more than ${config.handshakesPerSecondPerIp} connection attempts a second from this address`, {
         'Retry-After': '1',
       });
     }
     const origin = req.headers.origin;
     if (origin !== undefined && !this.#originAllowed(origin, req)) {
-      return refuse(socket, 403, `origin ${origin} may not open WebSockets here (see ALLOWED_ORIGINS)`);
+      return this.#refuse(socket, 403, `origin ${origin} may not open WebSockets here (see ALLOWED_ORIGINS)`);
     }
     const offered = offeredProtocols(req);
     const named = offered.filter((p) => !p.startsWith(TOKEN_PROTOCOL_PREFIX));
     if (named.length > 0 && !named.includes(SUBPROTOCOL)) {
-      return refuse(
+      return this.#refuse(
         socket,
         400,
         `unsupported subprotocol ${named.map((p) => `"${p}"`).join(', ')}: this server speaks "${SUBPROTOCOL}", or plain Yjs when no subprotocol is offered`,
       );
     }
     if (named.length < offered.length && !named.includes(SUBPROTOCOL)) {
-      return refuse(
+      return this.#refuse(
         socket,
         400,
         `a token in Sec-WebSocket-Protocol needs "${SUBPROTOCOL}" offered beside it; plain Yjs clients can send ?token=`,
@@ -196,15 +198,15 @@ export class Gateway {
       identity = await authenticator.verify(tokenFromRequest(req));
     } catch (error) {
       if (!(error instanceof AuthError)) throw error;
-      return refuse(socket, 401, error.message);
+      return this.#refuse(socket, 401, error.message);
     }
     const rights = rightFor(identity.grants, room);
-    if (rights === null) return refuse(socket, 403, `the token gives no access to room "${room}"`);
+    if (rights === null) return this.#refuse(socket, 403, `the token gives no access to room "${room}"`);
     if ((registry.get(room)?.connectionCount ?? 0) >= config.maxConnectionsPerRoom) {
-      return refuse(socket, 503, `room "${room}" is full (${config.maxConnectionsPerRoom} connections)`, { 'Retry-After': '5' });
+      return this.#refuse(socket, 503, `room "${room}" is full (${config.maxConnectionsPerRoom} connections)`, { 'Retry-After': '5' });
     }
     if (this.#ipLimits.overLimit(ip)) {
-      return refuse(socket, 429, `this address has ${config.maxConnectionsPerIp} connections open already`);
+      return this.#refuse(socket, 429, `this address has ${config.maxConnectionsPerIp} connections open already`);
     }
     if (socket.destroyed) return;
     this.#endpoint.upgrade(req, socket, head, (peer) => {
@@ -218,6 +220,11 @@ export class Gateway {
       socket.off('error', destroySocket);
       this.#accept(peer, room, ip, identity, rights);
     });
+  }
+
+  #refuse(socket: Duplex, status: number, reason: string, headers?: Record<string, string>): void {
+    if (!socket.destroyed) Traffic.bump(this.#options.traffic.refusals, status);
+    refuse(socket, status, reason, headers);
   }
 
   #originAllowed(origin: string, req: IncomingMessage): boolean {
@@ -236,7 +243,11 @@ export class Gateway {
       identity,
       rights,
       maxBufferedBytes: config.maxBufferedBytes,
+      traffic: this.#options.traffic,
     });
+    const { traffic } = this.#options;
+    if (conn.control) traffic.controlConnections++;
+    else traffic.yjsConnections++;
     const room = registry.attach(roomName, conn);
     const throttle = new Throttle(conn, this.#throttleOptions, (data, isBinary) => {
       try {
@@ -248,8 +259,13 @@ export class Gateway {
       }
     });
     peer.listen(
-      (data, isBinary) => throttle.push(data, isBinary),
+      (data, isBinary) => {
+        traffic.received(isBinary, data.byteLength);
+        throttle.push(data, isBinary);
+      },
       () => {
+        if (conn.control) traffic.controlConnections--;
+        else traffic.yjsConnections--;
         throttle.stop();
         this.#ipLimits.release(ip);
         room.leave(conn);

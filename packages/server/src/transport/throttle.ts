@@ -54,6 +54,7 @@ export class Throttle {
       return;
     }
     (this.#queue ??= []).push({ data, isBinary });
+    this.#conn.traffic.rateLimited++;
     this.#queuedBytes += data.byteLength;
     this.#overSince ??= now;
     if (now - this.#warnedAt > WARN_EVERY_MS) {
