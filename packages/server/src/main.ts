@@ -45,6 +45,13 @@ async function main(): Promise<void> {
       },
     );
   };
+  // SIGHUP switches to debug logging for a look at a live problem, and the next one back.
+  const configuredLevel = server.log.level;
+  process.on('SIGHUP', () => {
+    const next = server.log.level === 'debug' ? configuredLevel : 'debug';
+    server.log.level = next;
+    server.log.warn({ level: next }, `SIGHUP: log level is now ${next}`);
+  });
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
 }

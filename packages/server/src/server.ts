@@ -9,6 +9,7 @@ import type { Config } from './config.js';
 import { createHttpApp } from './http/app.js';
 import { serveMetrics } from './http/metrics.js';
 import { Metrics } from './lib/metrics.js';
+import { LogLimiter } from './lib/log-limiter.js';
 import { Traffic } from './lib/traffic.js';
 import { createLogger, type Logger } from './log.js';
 import { RoomRegistry } from './rooms/registry.js';
@@ -48,6 +49,7 @@ export async function startTandem(config: Config, options: StartOptions = {}): P
   const log = options.logger ?? createLogger(config.logLevel);
   const retention = { keep: config.activityRetention, maxAgeMs: config.activityRetentionDays * 86_400_000 };
   const traffic = new Traffic();
+  const logLimiter = new LogLimiter(log);
   const metrics = new Metrics({
     traffic,
     roomSizes: () => registry.roomSizes(),
@@ -102,11 +104,12 @@ export async function startTandem(config: Config, options: StartOptions = {}): P
     bus,
     presence: cluster?.presence ?? null,
     metrics,
+    logLimiter,
     log,
     settings: config,
   });
   const tls = config.tlsCert && config.tlsKey ? { cert: readFileSync(config.tlsCert), key: readFileSync(config.tlsKey) } : null;
-  const gateway = new Gateway({ registry, log, authenticator, config, secure: tls !== null, traffic });
+  const gateway = new Gateway({ registry, log, authenticator, config, secure: tls !== null, traffic, logLimiter });
   const metricsServer =
     config.metricsPort === undefined ? null : await serveMetrics(metrics, config.metricsToken ?? null, config.metricsPort, config.host);
   const app = await createHttpApp({
@@ -150,6 +153,7 @@ export async function startTandem(config: Config, options: StartOptions = {}): P
     await cluster?.close();
     await app.close();
     await metricsServer?.close();
+    logLimiter.flush();
     await bus.close();
     await storage.close();
     if (unsaved.length > 0) {

@@ -9,6 +9,7 @@ import * as Y from 'yjs';
 import { guestAuthenticator, type Identity } from '../src/auth/authenticator.js';
 import { GUEST_GRANTS } from '../src/auth/rights.js';
 import { InProcessBus, makeConfig, SqliteStorage, type Storage } from '../src/index.js';
+import { LogLimiter } from '../src/lib/log-limiter.js';
 import { ActivityLimiter } from '../src/rooms/activity-limiter.js';
 import { Connection } from '../src/rooms/connection.js';
 import { committedWrites } from '../src/storage/room-log.js';
@@ -35,6 +36,7 @@ function setup(storage: Storage = new SqliteStorage(tempDir())) {
     bus: new InProcessBus(),
     presence: null,
     log,
+    logLimiter: new LogLimiter(log),
     authenticator: guestAuthenticator,
     settings,
     activityLimiter: new ActivityLimiter(1_000),

@@ -36,6 +36,7 @@ export class Connection {
   readonly id = randomBytes(9).toString('base64url');
   readonly socket: PeerSocket;
   readonly address: string;
+  readonly room: string;
   readonly session: Session;
   /** True when the client negotiated the control channel (tandem.v1). */
   readonly control: boolean;
@@ -55,6 +56,7 @@ export class Connection {
 
   constructor({ socket, address, room, identity, rights, maxBufferedBytes, traffic }: ConnectionOptions) {
     this.socket = socket;
+    this.room = room;
     this.traffic = traffic ?? new Traffic();
     this.address = address;
     this.#maxBufferedBytes = maxBufferedBytes;
@@ -70,6 +72,11 @@ export class Connection {
         this.close(CloseCode.policyViolation, 'token expired');
       },
     });
+  }
+
+  /** What every log line about this connection carries. */
+  get logFields(): { conn: string; address: string; room: string } {
+    return { conn: this.id, address: this.address, room: this.room };
   }
 
   get identity(): Identity {

@@ -19,6 +19,7 @@ import type { Bus, BusChannel, BusMessage } from '../cluster/bus.js';
 import type { StoredRoom } from '../storage/storage.js';
 import { Connection } from './connection.js';
 import { Fanout, type PendingUpdate } from './fanout.js';
+import type { LogLimiter } from '../lib/log-limiter.js';
 import type { Metrics } from '../lib/metrics.js';
 import type { RoomLog } from '../storage/room-log.js';
 import type { RoomSettings } from './settings.js';
@@ -33,6 +34,8 @@ export interface DocSyncContext {
   persistence: RoomLog;
   bus: Bus;
   log: Logger;
+  /** For what clients can make happen over and over (see LogLimiter). */
+  logLimiter: LogLimiter;
   metrics?: Metrics;
   settings: Pick<RoomSettings, 'compactAfterUpdates' | 'fanoutIntervalMs' | 'maxDocumentBytes' | 'maxPendingBytes'>;
 }
@@ -134,7 +137,7 @@ export class DocSync {
       }
     } catch (error) {
       if (!(error instanceof MalformedMessageError)) throw error;
-      this.#ctx.log.info({ room: this.#ctx.room, conn: conn.id, reason: error.message }, 'malformed binary frame');
+      this.#ctx.logLimiter.log('info', `malformed:${conn.address}`, { ...conn.logFields, reason: error.message }, 'malformed binary frame');
       conn.close(CloseCode.invalidPayload, error.message.slice(0, 120));
     } finally {
       this.#target.origin = null;

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import * as Y from 'yjs';
 import { AuthError, type Authenticator } from '../auth/authenticator.js';
 import type { Bus, Presence, PresenceChannel } from '../cluster/bus.js';
+import type { LogLimiter } from '../lib/log-limiter.js';
 import type { Metrics } from '../lib/metrics.js';
 import type { Storage } from '../storage/storage.js';
 import type { StorageHealth } from '../storage/write-behind.js';
@@ -23,6 +24,7 @@ export interface RoomServices {
   /** Members across nodes (cluster mode). */
   presence: Presence | null;
   metrics?: Metrics;
+  logLimiter: LogLimiter;
   log: Logger;
   authenticator: Authenticator;
   settings: RoomSettings;
@@ -219,7 +221,7 @@ export class Room {
    */
   #guard(conn: Connection, what: string, work: Promise<void>): void {
     work.catch((error: unknown) => {
-      this.#ctx.log.error({ err: error, room: this.name, conn: conn.id }, `${what} failed; closing the connection`);
+      this.#ctx.log.error({ err: error, ...conn.logFields }, `${what} failed; closing the connection`);
       conn.close(CloseCode.internalError, 'internal error');
     });
   }

@@ -9,6 +9,7 @@ import { offeredProtocols, tokenFromRequest } from '../auth/token.js';
 import type { Config } from '../config.js';
 import { Connection } from '../rooms/connection.js';
 import type { RoomRegistry } from '../rooms/registry.js';
+import type { LogLimiter } from '../lib/log-limiter.js';
 import { Traffic } from '../lib/traffic.js';
 import { ClientAddresses } from './client-address.js';
 import { IpLimits } from './ip-limits.js';
@@ -41,6 +42,8 @@ export interface GatewayOptions {
   /** Whether the server runs TLS, for telling its own origin. */
   secure: boolean;
   traffic: Traffic;
+  /** Refusals are logged through it: a flood of them is a line or two per interval. */
+  logLimiter: LogLimiter;
 }
 
 const ROOM_PATH = /^\/ws\/([^/?#]+)$/;
@@ -223,7 +226,10 @@ export class Gateway {
   }
 
   #refuse(socket: Duplex, status: number, reason: string, headers?: Record<string, string>): void {
-    if (!socket.destroyed) Traffic.bump(this.#options.traffic.refusals, status);
+    if (socket.destroyed) return;
+    Traffic.bump(this.#options.traffic.refusals, status);
+    const address = (socket as Socket).remoteAddress ?? 'unknown';
+    this.#options.logLimiter.log('info', `refused:${status}:${address}`, { status, address, reason }, 'WebSocket upgrade refused');
     refuse(socket, status, reason, headers);
   }
 
@@ -254,7 +260,7 @@ export class Gateway {
         room.receive(conn, data, isBinary);
       } catch (error) {
         // A bug must cost this one connection, never the process or the other members.
-        log.error({ err: error, room: roomName, conn: conn.id }, 'unexpected error while handling a frame');
+        log.error({ err: error, ...conn.logFields }, 'unexpected error while handling a frame');
         conn.close(CloseCode.internalError, 'internal error');
       }
     });
@@ -270,7 +276,7 @@ export class Gateway {
         this.#ipLimits.release(ip);
         room.leave(conn);
       },
-      (error) => log.debug({ err: error, conn: conn.id }, 'socket error'),
+      (error) => log.debug({ err: error, ...conn.logFields }, 'socket error'),
     );
   }
 
