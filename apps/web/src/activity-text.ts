@@ -9,5 +9,9 @@ export function describeActivity(entry: ActivityEntry): string {
       return `${entry.member.name} left`;
     case 'rename':
       return `${entry.previousName ?? 'Someone'} is now ${entry.member.name}`;
+    case 'admin':
+      if (entry.action === 'disconnect') return `${entry.member.name} disconnected ${entry.target?.name ?? 'a member'}`;
+      if (entry.action === 'close') return `${entry.member.name} closed the room`;
+      return `${entry.member.name} compacted the document`;
   }
 }

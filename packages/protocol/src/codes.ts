@@ -22,6 +22,10 @@ export const CloseCode = {
   internalError: 1011,
   /** The server cannot take more edits until its storage (or, in a cluster, Redis) works again; reconnect later. */
   tryAgainLater: 1013,
+  /** An administrator disconnected this member; the client should not reconnect by itself. */
+  disconnectedByAdmin: 4001,
+  /** An administrator closed the room; the client should not reconnect by itself. */
+  roomClosedByAdmin: 4002,
 } as const;
 export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
 
@@ -29,7 +33,11 @@ export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
  * Close codes after which a client should not reconnect on its own: retrying cannot help. (After
  * 1008 — rate limit, expired token — a retry with backoff and a fresh token can.)
  */
-export const FATAL_CLOSE_CODES: ReadonlySet<number> = new Set([CloseCode.unsupportedData]);
+export const FATAL_CLOSE_CODES: ReadonlySet<number> = new Set([
+  CloseCode.unsupportedData,
+  CloseCode.disconnectedByAdmin,
+  CloseCode.roomClosedByAdmin,
+]);
 
 /** Codes carried by an `error` control message, with what they mean. */
 export const ErrorCodes = {

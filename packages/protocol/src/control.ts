@@ -95,10 +95,14 @@ export type ChatMessage = z.infer<typeof ChatMessage>;
 export const ActivityEntry = z.object({
   seq: z.number().int().positive(),
   time: z.number(),
-  kind: z.enum(['join', 'leave', 'rename']),
+  /** `admin`: an administrator acted on the room (`member` is then the administrator, `action` what was done). */
+  kind: z.enum(['join', 'leave', 'rename', 'admin']),
   member: Member,
   /** For `rename`: the name before. */
   previousName: z.string().optional(),
+  /** For `admin`: what the administrator did, and to whom (`disconnect`). */
+  action: z.enum(['disconnect', 'close', 'compact']).optional(),
+  target: Member.optional(),
 });
 export type ActivityEntry = z.infer<typeof ActivityEntry>;
 

@@ -51,6 +51,8 @@ const ConfigSchema = z
     activityRetention: int(50, 100_000_000).default(1_000),
     /** Activity entries older than this many days are deleted (the newest one stays). */
     activityRetentionDays: int(1, 100_000).default(90),
+    /** Turns the admin API (/api/admin, the /admin page, `npm run admin`) on; it needs `Authorization: Bearer <token>`. */
+    adminToken: z.string().min(16, 'must be at least 16 characters').optional(),
     /** Serve /metrics on this port (on `host`) instead of the main port. */
     metricsPort: int(1, 65535).optional(),
     /** When set, /metrics needs `Authorization: Bearer <token>`. */
@@ -157,6 +159,7 @@ const SOURCES = {
   activityPerMinute: ['activity-per-minute', 'ACTIVITY_PER_MINUTE_PER_IP'],
   activityRetention: ['activity-retention', 'ACTIVITY_RETENTION'],
   activityRetentionDays: ['activity-retention-days', 'ACTIVITY_RETENTION_DAYS'],
+  adminToken: ['admin-token', 'ADMIN_TOKEN'],
   metricsPort: ['metrics-port', 'METRICS_PORT'],
   metricsToken: ['metrics-token', 'METRICS_TOKEN'],
   logLevel: ['log-level', 'LOG_LEVEL'],

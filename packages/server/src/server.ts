@@ -123,6 +123,14 @@ export async function startTandem(config: Config, options: StartOptions = {}): P
     // On METRICS_PORT instead, when that is set.
     metrics: config.metricsPort === undefined ? metrics : null,
     metricsToken: config.metricsToken ?? null,
+    admin: {
+      token: config.adminToken ?? null,
+      registry,
+      traffic,
+      storageHealth: () => persistence.health,
+      compactor: cluster?.compactor ?? null,
+      log,
+    },
     shuttingDown: () => closing !== null,
     whoIsIn: async (rooms) => cluster?.presence.members(rooms) ?? new Map(rooms.map((room) => [room, registry.get(room)?.members ?? []])),
     readinessProblems: async () => {

@@ -11,6 +11,7 @@ import type { Authenticator } from '../auth/authenticator.js';
 import type { Storage } from '../storage/storage.js';
 import type { StorageHealth } from '../storage/write-behind.js';
 import type { Metrics } from '../lib/metrics.js';
+import { registerAdminRoutes, type AdminOptions } from './admin.js';
 import { registerDocumentRoutes } from './documents.js';
 import { answerScrape } from './metrics.js';
 
@@ -25,6 +26,8 @@ export interface HttpAppOptions {
   storageHealth: () => StorageHealth;
   /** True once the server has begun to shut down. */
   shuttingDown: () => boolean;
+  /** The admin API's options (see http/admin.ts). */
+  admin: AdminOptions;
   /** Served at /metrics (null: not on this port). */
   metrics: Metrics | null;
   metricsToken: string | null;
@@ -49,6 +52,7 @@ export async function createHttpApp(options: HttpAppOptions): Promise<FastifyIns
     shuttingDown,
     readinessProblems,
     whoIsIn,
+    admin,
     metrics,
     metricsToken,
     handshakeTimeoutMs,
@@ -123,6 +127,7 @@ export async function createHttpApp(options: HttpAppOptions): Promise<FastifyIns
     await answerScrape(metrics, metricsToken, request.raw, reply.raw);
   });
   registerDocumentRoutes(app, storage, whoIsIn, authenticator);
+  registerAdminRoutes(app, admin);
 
   if (existsSync(join(staticDir, 'index.html'))) {
     await app.register(fastifyStatic, { root: staticDir });

@@ -149,6 +149,11 @@ export class DocSync {
     if (conn.awarenessClients.length > 0) removeAwarenessStates(this.awareness, [...conn.awarenessClients], null);
   }
 
+  /** The document's stored size: exact after a snapshot, an upper bound between. */
+  get storedBytes(): number {
+    return this.#snapshotBytes + this.#logBytes;
+  }
+
   /** Sends what the fan-out holds now. */
   flush(): void {
     this.#fanout.flush();

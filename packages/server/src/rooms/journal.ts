@@ -13,6 +13,9 @@ import type { Connection } from './connection.js';
 import type { CommittedBatch, RoomLog } from '../storage/room-log.js';
 import { SeqLog } from './seq-log.js';
 
+/** Who admin entries name as their author. */
+const ADMINISTRATOR: Member = { id: 'admin', name: 'An administrator', color: '#475569' };
+
 /** Chat ids remembered per room to drop re-sent messages. */
 export const DEDUPE_WINDOW = 10_000;
 /**
@@ -91,8 +94,15 @@ export class Journal {
     return { chat: this.#chat.recent(Infinity), activity: this.#activity.recent(Infinity) };
   }
 
+  /** Queues an entry saying what an administrator did. */
+  recordAdmin(action: NonNullable<ActivityEntry['action']>, target?: Member): void {
+    const entry: ActivityEntry = { seq: this.#activity.nextSeq(), time: Date.now(), kind: 'admin', member: ADMINISTRATOR, action };
+    if (target) entry.target = target;
+    this.#ctx.persistence.appendActivity(this.#ctx.room, entry);
+  }
+
   /** Queues an activity entry. */
-  record(kind: ActivityEntry['kind'], member: Member, previousName?: string): void {
+  record(kind: Exclude<ActivityEntry['kind'], 'admin'>, member: Member, previousName?: string): void {
     const entry: ActivityEntry = { seq: this.#activity.nextSeq(), time: Date.now(), kind, member };
     if (previousName !== undefined) entry.previousName = previousName;
     this.#ctx.persistence.appendActivity(this.#ctx.room, entry);

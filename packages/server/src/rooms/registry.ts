@@ -47,6 +47,11 @@ export class RoomRegistry {
     this.#rooms.get(name)?.committed(batch);
   }
 
+  /** Every loaded room. */
+  rooms(): Room[] {
+    return [...this.#rooms.values()];
+  }
+
   /** How many members each loaded room has on this node. */
   roomSizes(): number[] {
     return [...this.#rooms.values()].map((room) => room.memberCount);

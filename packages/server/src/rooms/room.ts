@@ -59,6 +59,9 @@ export class Room {
   readonly #sync: DocSync;
   readonly #journal: Journal;
   readonly #members: Members;
+  /** Frames received since the room loaded, for the admin page's message rate. */
+  #framesReceived = 0;
+  readonly #since = Date.now();
   #presence: PresenceChannel | null = null;
   #idleTimer: NodeJS.Timeout | null = null;
 
@@ -153,6 +156,7 @@ export class Room {
 
   receive(conn: Connection, data: Uint8Array, isBinary: boolean): void {
     if (conn.closed) return;
+    this.#framesReceived++;
     if (conn.holding) {
       if (!conn.holdFrame({ data, isBinary }, this.#ctx.settings.maxPendingBytes)) {
         conn.close(CloseCode.policyViolation, 'too much sent before the room was ready');
@@ -257,6 +261,46 @@ export class Room {
       chat: (message) => this.#members.broadcast({ type: 'chat', message }),
       event: (event) => this.#members.broadcast({ type: 'event', ...event }, event.from.id),
     });
+  }
+
+  /** What the admin API shows of the room. */
+  overview(): { connections: number; members: Member[]; documentBytes: number; framesReceived: number; loadedAt: number } {
+    return {
+      connections: this.#connections.size,
+      members: this.#members.list(),
+      documentBytes: this.#state === 'ready' ? this.#sync.storedBytes : 0,
+      framesReceived: this.#framesReceived,
+      loadedAt: this.#since,
+    };
+  }
+
+  /** An administrator disconnects a member of this node (their client does not reconnect by itself). Returns how many connections closed. */
+  disconnect(memberId: string): number {
+    let closed = 0;
+    for (const conn of this.#connections) {
+      const member = this.#members.of(conn);
+      if (member?.id !== memberId) continue;
+      if (closed++ === 0) this.#journal.recordAdmin('disconnect', member);
+      conn.sendJson(errorMessage('forbidden', 'An administrator disconnected you.'));
+      conn.close(CloseCode.disconnectedByAdmin, 'disconnected by an administrator');
+    }
+    return closed;
+  }
+
+  /** An administrator closes the room: every connection closes (clients do not reconnect by themselves). */
+  closeByAdmin(): number {
+    const connections = [...this.#connections];
+    if (this.#state === 'ready') this.#journal.recordAdmin('close');
+    for (const conn of connections) conn.close(CloseCode.roomClosedByAdmin, 'room closed by an administrator');
+    return connections.length;
+  }
+
+  /** An administrator compacts the room's update log now (on one node; in a cluster the compactor does it). */
+  async compactByAdmin(): Promise<void> {
+    if (this.#state !== 'ready') return;
+    this.#journal.recordAdmin('compact');
+    this.#sync.compactLog();
+    await this.#ctx.persistence.flush();
   }
 
   /** What this node holds of the room (see RoomCopy), while it is loaded. */
