@@ -124,7 +124,11 @@ export async function createHttpApp(options: HttpAppOptions): Promise<FastifyIns
   app.get('/metrics', async (request, reply) => {
     if (!metrics) return reply.code(404).send({ error: 'the metrics are served on METRICS_PORT' });
     reply.hijack();
-    await answerScrape(metrics, metricsToken, request.raw, reply.raw);
+    await answerScrape(metrics, metricsToken, request.raw, reply.raw).catch((error: unknown) => {
+      log.error({ err: error }, 'collecting the metrics failed');
+      if (!reply.raw.headersSent) reply.raw.writeHead(500);
+      reply.raw.end();
+    });
   });
   registerDocumentRoutes(app, storage, whoIsIn, authenticator);
   registerAdminRoutes(app, admin);

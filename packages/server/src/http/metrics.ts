@@ -37,7 +37,8 @@ export async function serveMetrics(metrics: Metrics, token: string | null, port:
       return;
     }
     answerScrape(metrics, token, req, res).catch(() => {
-      res.writeHead(500).end();
+      if (!res.headersSent) res.writeHead(500);
+      res.end();
     });
   });
   await new Promise<void>((resolve, reject) => {
