@@ -111,7 +111,7 @@ export class Metrics {
     );
     fromMap(
       'tandem_closes_total',
-      'Connections the server closed, by close code (1006: dropped without a close frame).',
+      'Connections the server closed, by close code (1006: dropped without a close frame, for not reading or not answering pings). Not counted: 1001 at shutdown, 1009 for a frame over MAX_PAYLOAD_BYTES.',
       'code',
       traffic.closes,
     );

@@ -105,7 +105,7 @@ export class Gateway {
   constructor(options: GatewayOptions) {
     this.#options = options;
     const { config } = options;
-    this.#endpoint = new WsEndpoint(config);
+    this.#endpoint = new WsEndpoint({ ...config, onHeartbeatTimeout: () => Traffic.bump(options.traffic.closes, 1006) });
     this.#ipLimits = new IpLimits(config);
     this.#addresses = new ClientAddresses(config.trustProxy);
     this.#throttleOptions = {

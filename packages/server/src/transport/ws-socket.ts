@@ -97,6 +97,8 @@ export interface WsEndpointOptions {
   compression: boolean;
   compressionThreshold: number;
   pingIntervalMs: number;
+  /** A socket that did not answer a ping was dropped. */
+  onHeartbeatTimeout?: () => void;
 }
 
 /**
@@ -108,6 +110,7 @@ export class WsEndpoint {
   readonly #wss: WebSocketServer;
   readonly #answered = new WeakSet<WebSocket>();
   readonly #heartbeat: NodeJS.Timeout;
+  readonly #onTimeout: () => void;
   /** One listener shared by every socket (`this` is the socket that answered). */
   readonly #onPong: (this: WebSocket) => void;
 
@@ -122,6 +125,7 @@ export class WsEndpoint {
     this.#onPong = function (this: WebSocket) {
       answered.add(this);
     };
+    this.#onTimeout = options.onHeartbeatTimeout ?? (() => {});
     this.#heartbeat = setInterval(() => this.#beat(), options.pingIntervalMs);
     this.#heartbeat.unref();
   }
@@ -143,6 +147,7 @@ export class WsEndpoint {
   #beat(): void {
     for (const ws of this.#wss.clients) {
       if (!this.#answered.has(ws)) {
+        this.#onTimeout();
         ws.terminate();
         continue;
       }
