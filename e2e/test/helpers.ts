@@ -113,10 +113,11 @@ interface Run {
   exited: Promise<number | null>;
 }
 
-function spawnRun(args: string[], log: string[]): { run: Run; port: Promise<number> } {
+function spawnRun(args: string[], log: string[], adminToken: string | undefined): { run: Run; port: Promise<number> } {
   const child = spawn(process.execPath, [serverMain, ...args], {
     cwd: repoRoot,
-    env: { ...process.env, LOG_LEVEL: 'info' },
+    // ADMIN_TOKEN only when the test asks for it (undefined drops one inherited from this shell).
+    env: { ...process.env, LOG_LEVEL: 'info', ADMIN_TOKEN: adminToken },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
@@ -146,8 +147,14 @@ function spawnRun(args: string[], log: string[]): { run: Run; port: Promise<numb
   return { run: { child, exited }, port };
 }
 
+export interface ServerOptions {
+  dataDir?: string;
+  /** Turns the admin API on (ADMIN_TOKEN, at least 16 characters); off without it. */
+  adminToken?: string;
+}
+
 /** The real server process on a free port with its own data directory, killed after the test. */
-export async function startServer({ dataDir = tempDir() }: { dataDir?: string } = {}): Promise<Server> {
+export async function startServer({ dataDir = tempDir(), adminToken }: ServerOptions = {}): Promise<Server> {
   requireBuild();
   const log: string[] = [];
   let current: Run | null = null;
@@ -158,7 +165,7 @@ export async function startServer({ dataDir = tempDir() }: { dataDir?: string } 
   onFailure.push(() => console.error(`--- server log (last 40 lines) ---\n${log.slice(-40).join('\n')}`));
 
   const launch = async (port: number): Promise<number> => {
-    const started = spawnRun(['--port', String(port), '--host', '127.0.0.1', '--data', dataDir], log);
+    const started = spawnRun(['--port', String(port), '--host', '127.0.0.1', '--data', dataDir], log, adminToken);
     current = started.run;
     return started.port;
   };
@@ -245,12 +252,14 @@ export interface User {
 export interface UserOptions {
   /** The path to open before joining: "/" (document list) or "/d/<name>". */
   path?: string;
+  /** false: only open `path`, for a page without the join screen (/admin). */
+  join?: boolean;
   viewport?: { width: number; height: number };
 }
 
 /**
  * A person in their own browser context (own localStorage, own cookies): opens `path` on the
- * server, joins through the real join screen by typing `name` and pressing "Join".
+ * server, joins through the real join screen by typing `name` and pressing "Join" (unless `join: false`).
  */
 export async function user(browser: Browser, server: Server, name: string, options: UserOptions = {}): Promise<User> {
   const context = await browser.newContext({ viewport: options.viewport ?? DESKTOP, baseURL: server.url });
@@ -282,8 +291,10 @@ export async function user(browser: Browser, server: Server, name: string, optio
   });
 
   await page.goto(options.path ?? '/');
-  await page.getByRole('textbox', { name: 'Your name', exact: true }).fill(name);
-  await page.getByRole('button', { name: 'Join', exact: true }).click();
+  if (options.join !== false) {
+    await page.getByRole('textbox', { name: 'Your name', exact: true }).fill(name);
+    await page.getByRole('button', { name: 'Join', exact: true }).click();
+  }
 
   return {
     name,
@@ -317,7 +328,7 @@ export async function user(browser: Browser, server: Server, name: string, optio
  */
 export async function aliceAndBobOnADocument(
   title = 'Shared notes',
-  serverOptions: { dataDir?: string } = {},
+  serverOptions: ServerOptions = {},
 ): Promise<{
   server: Server;
   browser: Browser;

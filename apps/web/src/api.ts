@@ -7,10 +7,26 @@ export interface DocumentSummary {
   online: number;
 }
 
+/** A failed API call; `status` 0: the server could not be reached. */
+export class ApiError extends Error {
+  override name = 'ApiError';
+  readonly status: number;
+
+  constructor(status: number, message: string) {
+    super(message);
+    this.status = status;
+  }
+}
+
 async function request<T>(path: string, init?: RequestInit): Promise<T> {
-  const response = await fetch(path, init);
+  let response: Response;
+  try {
+    response = await fetch(path, init);
+  } catch (error) {
+    throw new ApiError(0, (error as Error).message);
+  }
   const body = (await response.json().catch(() => ({}))) as T & { error?: string; message?: string };
-  if (!response.ok) throw new Error(body.message ?? body.error ?? `${response.status} ${response.statusText}`);
+  if (!response.ok) throw new ApiError(response.status, body.message ?? body.error ?? `${response.status} ${response.statusText}`);
   return body;
 }
 
@@ -29,3 +45,49 @@ export function createDocument(title: string): Promise<DocumentSummary> {
     body: JSON.stringify({ title }),
   });
 }
+
+// The admin API (on when the server runs with ADMIN_TOKEN; every call needs it as a bearer token).
+
+export interface AdminMember {
+  id: string;
+  name: string;
+  color: string;
+}
+
+export interface AdminRoom {
+  name: string;
+  connections: number;
+  members: AdminMember[];
+  documentBytes: number;
+  framesReceived: number;
+  messagesPerSecond: number;
+  loadedAt: number;
+}
+
+export interface AdminOverview {
+  rooms: AdminRoom[];
+  /** Counts by HTTP status (refused upgrades), close code and error code. */
+  refusals: Record<string, number>;
+  closes: Record<string, number>;
+  errors: Record<string, number>;
+  storage: { ok: boolean; error?: string; since?: number };
+}
+
+function admin<T>(token: string, method: string, path: string, body?: unknown): Promise<T> {
+  return request(`/api/admin${path}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+}
+
+const roomPath = (room: string): string => `/rooms/${encodeURIComponent(room)}`;
+
+export const getAdminOverview = (token: string): Promise<AdminOverview> => admin(token, 'GET', '/rooms');
+
+export const disconnectMember = (token: string, room: string, member: string): Promise<{ disconnected: number }> =>
+  admin(token, 'POST', `${roomPath(room)}/disconnect`, { member });
+
+export const closeRoom = (token: string, room: string): Promise<{ closed: number }> => admin(token, 'POST', `${roomPath(room)}/close`);
+
+export const compactRoom = (token: string, room: string): Promise<{ compacted: true }> => admin(token, 'POST', `${roomPath(room)}/compact`);

@@ -1,6 +1,6 @@
 import { useSyncExternalStore } from 'react';
 
-/** Client-side navigation without a router library: the app has two routes. */
+/** Client-side navigation without a router library: the app has three routes (/, /d/<room>, /admin). */
 export function navigate(path: string): void {
   if (path === location.pathname) return;
   history.pushState(null, '', path);
@@ -28,3 +28,5 @@ export function roomFromPath(path: string): string | null {
 }
 
 export const documentPath = (room: string): string => `/d/${encodeURIComponent(room)}`;
+
+export const isAdminPath = (path: string): boolean => /^\/admin\/?$/.test(path);

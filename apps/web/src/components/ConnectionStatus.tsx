@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'react';
 import type { Status, StorageStatus } from '@tandem/client';
+import { CloseCode } from '@tandem/protocol';
 
 function useOnline(): boolean {
   const [online, setOnline] = useState(() => navigator.onLine);
@@ -41,8 +42,19 @@ function useLasting(on: boolean, delayMs: number): boolean {
   return on && lasting;
 }
 
+/** The close code in the SDK's reason for giving up after a fatal close: "server closed the connection (4001: …)". */
+function closeCodeOf(reason: string): number | null {
+  const match = /^server closed the connection \((\d+)/.exec(reason);
+  return match ? Number(match[1]) : null;
+}
+
 function describe(status: Status, storage: StorageStatus, online: boolean, now: number): { text: string; tone: string } {
-  if (status.state === 'closed' && status.code === 'token_expired') return { text: 'Session expired — sign in again', tone: 'error' };
+  if (status.state === 'closed') {
+    if (status.code === 'token_expired') return { text: 'Session expired — sign in again', tone: 'error' };
+    const code = closeCodeOf(status.reason);
+    if (code === CloseCode.disconnectedByAdmin) return { text: 'Disconnected by an administrator', tone: 'error' };
+    if (code === CloseCode.roomClosedByAdmin) return { text: 'Room closed by an administrator', tone: 'error' };
+  }
   if (!online || status.state === 'closed') return { text: 'Offline', tone: 'offline' };
   switch (status.state) {
     case 'open':
