@@ -72,7 +72,8 @@ describe('/metrics', () => {
     expect(value(families, 'tandem_connections', { protocol: 'yjs' })).toBe(1);
     expect(value(families, 'tandem_rooms_loaded')).toBe(1);
     expect(value(families, 'tandem_room_members_count')).toBe(1);
-    expect(value(families, 'tandem_frames_received_total', { kind: 'yjs' })).toBeGreaterThan(60);
+    // Not all 60 of the flood: a connection over its rate is read from more slowly.
+    expect(value(families, 'tandem_frames_received_total', { kind: 'yjs' })).toBeGreaterThan(20);
     expect(value(families, 'tandem_frames_received_total', { kind: 'control' })).toBeGreaterThanOrEqual(2);
     expect(value(families, 'tandem_frames_sent_total', { kind: 'control' })).toBeGreaterThanOrEqual(3);
     expect(value(families, 'tandem_sent_bytes_total', { kind: 'yjs' })).toBeGreaterThan(0);
