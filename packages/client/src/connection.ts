@@ -1,4 +1,12 @@
-import { CloseCode, FATAL_CLOSE_CODES, SUBPROTOCOL, TOKEN_PROTOCOL_PREFIX, type ClientMessage, type ErrorCode } from '@tandem/protocol';
+import {
+  CloseCode,
+  FATAL_CLOSE_CODES,
+  SUBPROTOCOL,
+  TOKEN_PROTOCOL_PREFIX,
+  type ClientMessage,
+  type ErrorCode,
+  type ServerMessage,
+} from '@tandem/protocol';
 import { backoffDelay, type BackoffOptions } from './backoff.js';
 
 /** The part of the WebSocket constructor the SDK uses: the browser's, or `ws` in Node. */
@@ -22,7 +30,10 @@ export type RoomErrorCode = ErrorCode | 'token_unavailable' | 'bad_server_messag
 export interface ConnectionHandlers {
   /** A socket opened: start the sync exchange and join. */
   open(): void;
-  message(data: ArrayBuffer | string): void;
+  /** A control (JSON) message arrived. */
+  control(message: ServerMessage): void;
+  /** A binary (Yjs) frame arrived. */
+  binary(data: ArrayBuffer): void;
   /** The socket closed (not by `close()`); a retry follows unless the status says closed. */
   lost(): void;
   status(status: Status): void;
@@ -134,7 +145,7 @@ export class Connection {
         this.#ws = ws;
         ws.onopen = () => this.#onOpen(ws);
         ws.onmessage = (event: MessageEvent) => {
-          if (ws === this.#ws) this.#handlers.message(event.data as ArrayBuffer | string);
+          if (ws === this.#ws) this.#onMessage(event.data as ArrayBuffer | string);
         };
         ws.onclose = (event: CloseEvent) => this.#onClose(ws, event.code, event.reason);
         // An error is always followed by a close event, which does the work.
@@ -152,6 +163,23 @@ export class Connection {
     const source = this.#options.token;
     const token = typeof source === 'function' ? await source() : source;
     return token ? [SUBPROTOCOL, TOKEN_PROTOCOL_PREFIX + token] : [SUBPROTOCOL];
+  }
+
+  #onMessage(data: ArrayBuffer | string): void {
+    if (typeof data !== 'string') {
+      this.#handlers.binary(data);
+      return;
+    }
+    // The server validates what it receives and builds what it sends from the protocol's
+    // types, so the client parses without re-validating each message (80k/s in a busy room).
+    let message: ServerMessage;
+    try {
+      message = JSON.parse(data) as ServerMessage;
+    } catch {
+      this.#handlers.error({ code: 'bad_server_message', message: 'a control frame was not JSON' });
+      return;
+    }
+    this.#handlers.control(message);
   }
 
   #onOpen(ws: WebSocket): void {

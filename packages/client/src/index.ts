@@ -1,4 +1,5 @@
-export { connect, roomUrl, RoomHandle } from './room.js';
+export { connect, RoomHandle } from './room.js';
+export { roomUrl } from './url.js';
 export type { ConnectOptions, RoomEvents, RoomSnapshot, StorageStatus } from './types.js';
 export type { PendingChat } from './chat.js';
 export type { RoomErrorCode, Status, TokenSource, WebSocketLike } from './connection.js';

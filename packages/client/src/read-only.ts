@@ -1,5 +1,12 @@
 import * as Y from 'yjs';
 
+/** What the handle says when it undid (or could not undo) a local change it may not make. */
+export const REFUSED_CHANGE = {
+  undone: 'You may not edit this document; the local change was undone.',
+  diverged:
+    "You may not edit this document: your local deletions cannot be undone, so your copy differs from the server's until you reopen it.",
+} as const;
+
 /**
  * Undoes a local change that the server would refuse (the handle may not edit), so the document
  * never silently differs from the server's: what this client inserted in `transaction` is

@@ -18,9 +18,12 @@ import * as Y from 'yjs';
 import { DEFAULT_BACKOFF } from './backoff.js';
 import { Conversation, type PendingChat } from './chat.js';
 import { Connection, type Status, type WebSocketLike } from './connection.js';
-import { undoRefusedChange } from './read-only.js';
+import { REFUSED_CHANGE, undoRefusedChange } from './read-only.js';
 import type { ConnectOptions, RoomEvents, RoomSnapshot, StorageStatus } from './types.js';
+import { Roster } from './roster.js';
+import { SaveTracker } from './saves.js';
 import { Typing } from './typing.js';
+import { roomUrl } from './url.js';
 
 /**
  * A live room: the shared Y.Doc and awareness, members, chat, activity, typing and events, over
@@ -40,20 +43,15 @@ export class RoomHandle extends ObservableV2<RoomEvents> {
   #rights: Rights = 'write';
   #synced = false;
   #joined = false;
-  #me: Member | null = null;
-  #members = new Map<string, Member>();
+  readonly #roster = new Roster();
   #snapshot: RoomSnapshot | null = null;
   #storage: StorageStatus = { state: 'ok' };
   #diverged = false;
   #closed = false;
-  // Save receipts: the update-carrying frames sent on this socket, the last of them the server
-  // confirmed durable (`saved`), the last that carried local changes, and whether local changes
-  // wait for a socket (made offline, or sent on one that was lost before they were confirmed).
-  #framesSent = 0;
-  #savedThrough = 0;
-  #awaitedFrame = 0;
-  #unsent = false;
-  #unsaved = false;
+  readonly #saves = new SaveTracker((unsaved) => {
+    this.#changed();
+    if (!unsaved) this.emit('saved', []);
+  });
 
   constructor(url: string, room: string, options: ConnectOptions = {}) {
     super();
@@ -84,7 +82,8 @@ export class RoomHandle extends ObservableV2<RoomEvents> {
       { url: this.url, WebSocket: WebSocketImpl, backoff: { ...DEFAULT_BACKOFF, ...options.backoff }, token: options.token },
       {
         open: () => this.#onOpen(),
-        message: (data) => this.#onMessage(data),
+        control: (message) => this.#onControl(message),
+        binary: (data) => this.#onBinary(data),
         lost: () => this.#onLost(),
         status: (status) => {
           this.emit('status', [status]);
@@ -102,7 +101,7 @@ export class RoomHandle extends ObservableV2<RoomEvents> {
     return this.#synced;
   }
   get me(): Member | null {
-    return this.#me;
+    return this.#roster.me;
   }
   get rights(): Rights {
     return this.#rights;
@@ -119,16 +118,14 @@ export class RoomHandle extends ObservableV2<RoomEvents> {
     return this.#diverged;
   }
   /**
-   * True while this handle holds local document changes the server has not confirmed durable:
-   * from an edit until the server's `saved` covers the frame that carried it (an edit made offline
-   * goes out in the sync exchange after the reconnect). A server that sends no `saved` confirms
-   * nothing, so there it stays true from the first local edit on.
+   * True while local document changes are not confirmed durable (see SaveTracker); a server that
+   * sends no `saved` confirms nothing, so there it stays true from the first local edit on.
    */
   get unsaved(): boolean {
-    return this.#unsaved;
+    return this.#saves.unsaved;
   }
   get members(): Member[] {
-    return [...this.#members.values()];
+    return this.#roster.members;
   }
   /** The chat so far, oldest first (a live view: copy it to keep it). */
   get chat(): readonly ChatMessage[] {
@@ -147,7 +144,7 @@ export class RoomHandle extends ObservableV2<RoomEvents> {
     this.#snapshot ??= {
       status: this.status,
       synced: this.#synced,
-      me: this.#me,
+      me: this.#roster.me,
       rights: this.#rights,
       members: this.members,
       // Copies: the handle appends to its own lists in place.
@@ -156,7 +153,7 @@ export class RoomHandle extends ObservableV2<RoomEvents> {
       activity: this.activity.slice(),
       typing: this.#typing.others,
       storage: this.#storage,
-      unsaved: this.#unsaved,
+      unsaved: this.#saves.unsaved,
     };
     return this.#snapshot;
   };
@@ -180,18 +177,20 @@ export class RoomHandle extends ObservableV2<RoomEvents> {
 
   /** Resolves once every local document change so far is durable on the server (at once if none is pending). */
   whenSaved(): Promise<void> {
-    if (!this.#unsaved) return Promise.resolve();
+    if (!this.#saves.unsaved) return Promise.resolve();
     return new Promise((resolve) => this.once('saved', resolve));
   }
 
   /** Resolves once the server has welcomed this handle as a member. */
   whenJoined(): Promise<Member> {
-    if (this.#joined && this.#me) return Promise.resolve(this.#me);
+    const me = this.#roster.me;
+    if (this.#joined && me) return Promise.resolve(me);
     return new Promise((resolve) => {
       const onMembers = (): void => {
-        if (!this.#joined || !this.#me) return;
+        const me = this.#roster.me;
+        if (!this.#joined || !me) return;
         this.off('members', onMembers);
-        resolve(this.#me);
+        resolve(me);
       };
       this.on('members', onMembers);
     });
@@ -243,7 +242,7 @@ export class RoomHandle extends ObservableV2<RoomEvents> {
   }
 
   #onOpen(): void {
-    this.#framesSent = this.#savedThrough = 0;
+    this.#saves.opened();
     this.#connection.send(encodeSyncStep1(this.doc));
     if (this.awareness.getLocalState() !== null) this.#connection.send(encodeAwarenessStates(this.awareness, [this.doc.clientID]));
     if (this.#name !== undefined) this.#connection.sendJson({ type: 'join', name: this.#name });
@@ -252,12 +251,11 @@ export class RoomHandle extends ObservableV2<RoomEvents> {
   #onLost(): void {
     this.#joined = false;
     this.#synced = false;
-    if (this.#awaitedFrame > this.#savedThrough) this.#unsent = true;
-    this.#awaitedFrame = 0;
+    this.#saves.lost();
     // Everyone else's presence is unknown until the next sync.
     const others = [...this.awareness.getStates().keys()].filter((id) => id !== this.doc.clientID);
     removeAwarenessStates(this.awareness, others, this);
-    this.#members.clear();
+    this.#roster.clear();
     this.#typing.clear();
   }
 
@@ -267,24 +265,8 @@ export class RoomHandle extends ObservableV2<RoomEvents> {
     // Offline edits are not queued: on reconnect the sync exchange sends whatever the server lacks.
     // Without edit rights nothing is sent: the server would refuse it (see #onTransaction).
     if (origin === this || !canEdit(this.#rights)) return;
-    const frame = this.#sendUpdate(encodeUpdateMessage(update));
-    if (frame > 0) this.#awaitedFrame = frame;
-    else this.#unsent = true;
-    this.#updateSaved();
+    this.#saves.localChange(this.#saves.sent(this.#connection.send(encodeUpdateMessage(update))));
   };
-
-  /** Sends a frame that carries a document update; returns its number on this socket, or 0 when there is no open socket. */
-  #sendUpdate(frame: Uint8Array): number {
-    return this.#connection.send(frame) ? ++this.#framesSent : 0;
-  }
-
-  #updateSaved(): void {
-    const unsaved = this.#unsent || this.#awaitedFrame > this.#savedThrough;
-    if (unsaved === this.#unsaved) return;
-    this.#unsaved = unsaved;
-    this.#changed();
-    if (!unsaved) this.emit('saved', []);
-  }
 
   /** A local change without edit rights is undone (see undoRefusedChange), and the handle says so. */
   readonly #onTransaction = (transaction: Y.Transaction): void => {
@@ -292,11 +274,7 @@ export class RoomHandle extends ObservableV2<RoomEvents> {
     const undone = undoRefusedChange(this.doc, transaction, this);
     if (undone === 'nothing') return;
     if (undone === 'diverged') this.#diverged = true;
-    const message =
-      undone === 'diverged'
-        ? "You may not edit this document: your local deletions cannot be undone, so your copy differs from the server's until you reopen it."
-        : 'You may not edit this document; the local change was undone.';
-    this.emit('error', [{ code: 'read_only', message }]);
+    this.emit('error', [{ code: 'read_only', message: REFUSED_CHANGE[undone] }]);
     this.#changed();
   };
 
@@ -308,30 +286,11 @@ export class RoomHandle extends ObservableV2<RoomEvents> {
     this.#connection.send(encodeAwarenessStates(this.awareness, added.concat(updated, removed)));
   };
 
-  #onMessage(data: ArrayBuffer | string): void {
-    if (typeof data === 'string') {
-      // The server validates what it receives and builds what it sends from the protocol's
-      // types, so the client parses without re-validating each message (80k/s in a busy room).
-      let message: ServerMessage;
-      try {
-        message = JSON.parse(data) as ServerMessage;
-      } catch {
-        this.emit('error', [{ code: 'bad_server_message', message: 'a control frame was not JSON' }]);
-        return;
-      }
-      this.#onControl(message);
-      return;
-    }
+  #onBinary(data: ArrayBuffer): void {
     const result = applyYMessage(new Uint8Array(data), { doc: this.doc, awareness: this.awareness, origin: this });
     if (result.kind === 'sync') {
       // The reply to the server's step 1 carries all local changes it lacks; without edit rights they would be refused.
-      if (result.reply && canEdit(this.#rights)) {
-        const frame = this.#sendUpdate(result.reply);
-        if (frame > 0 && this.#unsent) {
-          this.#unsent = false;
-          this.#awaitedFrame = frame;
-        }
-      }
+      if (result.reply && canEdit(this.#rights)) this.#saves.syncReply(this.#saves.sent(this.#connection.send(result.reply)));
       if (result.step === 'step2' && !this.#synced) {
         this.#synced = true;
         this.emit('synced', []);
@@ -350,12 +309,8 @@ export class RoomHandle extends ObservableV2<RoomEvents> {
         this.#onWelcome(message);
         break;
       case 'members':
-        for (const member of message.changed) this.#members.set(member.id, member);
-        for (const id of message.left) {
-          this.#members.delete(id);
-          this.#typing.remove(id);
-        }
-        if (this.#me && this.#members.has(this.#me.id)) this.#me = this.#members.get(this.#me.id) ?? this.#me;
+        this.#roster.changed(message.changed, message.left);
+        for (const id of message.left) this.#typing.remove(id);
         this.emit('members', [this.members]);
         break;
       case 'chat':
@@ -384,11 +339,10 @@ export class RoomHandle extends ObservableV2<RoomEvents> {
         if (message.state === 'ok' && this.#joined) this.#conversation.resendChat();
         break;
       case 'saved':
-        this.#savedThrough = Math.max(this.#savedThrough, message.through);
-        this.#updateSaved();
+        this.#saves.saved(message.through);
         return;
       case 'resync':
-        // The server rebuilt its log: a full sync gives it whatever it lacks (its own step 1 follows, answered in #onMessage).
+        // The server rebuilt its log: a full sync gives it whatever it lacks (its own step 1 follows, answered in #onBinary).
         this.#connection.send(encodeSyncStep1(this.doc));
         return;
       case 'error':
@@ -418,16 +372,13 @@ export class RoomHandle extends ObservableV2<RoomEvents> {
 
   #setRights(rights: Rights): void {
     this.#rights = rights;
-    // Without edit rights nothing is sent, so changes waiting for a socket will never be saved: they are not pending.
-    if (!canEdit(rights)) this.#unsent = false;
-    this.#updateSaved();
+    if (!canEdit(rights)) this.#saves.cannotEdit();
   }
 
   #onWelcome(message: ServerMessageOf<'welcome'>): void {
     this.#joined = true;
-    this.#me = message.you;
     this.#setRights(message.rights);
-    this.#members = new Map(message.members.map((m) => [m.id, m]));
+    this.#roster.welcomed(message.you, message.members);
     // A storage problem is announced again right after the welcome.
     if (this.#storage.state !== 'ok') {
       this.#storage = { state: 'ok' };
@@ -437,15 +388,6 @@ export class RoomHandle extends ObservableV2<RoomEvents> {
     if (this.#typing.on) this.#connection.sendJson({ type: 'typing', on: true });
     this.emit('members', [this.members]);
   }
-}
-
-/** `ws(s)://host/ws/<room>` from a base URL given as ws(s):// or http(s)://. */
-export function roomUrl(base: string, room: string): string {
-  const url = new URL(base);
-  if (url.protocol === 'http:') url.protocol = 'ws:';
-  else if (url.protocol === 'https:') url.protocol = 'wss:';
-  url.pathname = `${url.pathname.replace(/\/$/, '')}/ws/${encodeURIComponent(room)}`;
-  return url.toString();
 }
 
 /** Connects to `room` on the Tandem server at `url` and keeps the connection alive. */
