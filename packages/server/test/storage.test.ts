@@ -2,7 +2,8 @@ import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { SqliteStorage, type RoomWrites, type Storage } from '../src/index.js';
-import { WriteBehind, type StorageHealth, type WriteBehindOptions } from '../src/storage/write-behind.js';
+import type { StorageHealth } from '../src/storage/health.js';
+import { WriteBehind, type WriteBehindOptions } from '../src/storage/write-behind.js';
 import { client, onCleanup, startServer, tempDir, until } from './helpers.js';
 import { activity, chat, docFrom, event, storageContract, writes } from './storage-contract.js';
 

@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { Metrics } from '../lib/metrics.js';
 import type { CommittedBatch, RoomCopy } from '../storage/room-log.js';
 import type { SharedStorage } from '../storage/storage.js';
-import type { StorageHealth } from '../storage/write-behind.js';
+import type { StorageHealth } from '../storage/health.js';
 import { Compactor } from './compactor.js';
 import { RedisBus } from './redis-bus.js';
 import { RedisPresence } from './redis-presence.js';

@@ -5,9 +5,13 @@ import type { Logger } from 'pino';
 import * as Y from 'yjs';
 import type { CommittedBatch, RoomCopy, RoomLog } from '../storage/room-log.js';
 import type { LoadOptions, SharedStorage, StoredRoom } from '../storage/storage.js';
-import type { StorageHealth, Unsaved } from '../storage/write-behind.js';
+import { HealthTracker, type StorageHealth } from '../storage/health.js';
+import type { Unsaved } from '../storage/write-behind.js';
 import { compareIds, decodeEntry, encodeEntries, type LogEntry } from './entry.js';
+import { emptyQueue, isEmpty, unsavedOf, type Queue, type Sending } from './append-queue.js';
+import { foldInto } from './fold.js';
 import { COMPACTION_TASKS, roomKeys, roomOfLogKey } from './keys.js';
+import { LogReader } from './log-reader.js';
 
 /** Longest wait between two retries of a failed append. */
 const MAX_RETRY_MS = 2_000;
@@ -33,21 +37,6 @@ export interface StreamLogOptions {
   onAppend?(seconds: number, ok: boolean): void;
 }
 
-interface Queue {
-  updates: Uint8Array[];
-  /** How many of `updates` the room appended (and awaits as its own); a republished state is not one. */
-  own: number;
-  chat: ChatMessage[];
-  activity: ActivityEntry[];
-  events: AppEvent[];
-}
-
-interface Sending {
-  no: number;
-  update: Uint8Array | null;
-  entries: Queue;
-}
-
 interface RoomState {
   keys: ReturnType<typeof roomKeys>;
   epoch: string;
@@ -66,8 +55,6 @@ interface RoomState {
   unsavedBytes: number;
 }
 
-const emptyQueue = (): Queue => ({ updates: [], own: 0, chat: [], activity: [], events: [] });
-const isEmpty = (q: Queue): boolean => q.updates.length + q.chat.length + q.activity.length + q.events.length === 0;
 const newEpoch = (): string => randomBytes(8).toString('hex');
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -85,24 +72,31 @@ export class StreamLog implements RoomLog {
   readonly #dirty = new Set<string>();
   #flushTimer: NodeJS.Immediate | null = null;
   #batchNo = 0;
-  #failures = 0;
-  #health: StorageHealth = { ok: true };
+  readonly #health: HealthTracker;
   #stopped = false;
-  #readerId: number | null = null;
-  /** Set while the reader waits with no room to read. */
-  #wake: (() => void) | null = null;
-  #reading: Promise<void>;
-  #readRound = 0;
+  readonly #reader: LogReader;
 
   constructor(options: StreamLogOptions) {
     this.#options = options;
-    this.#reading = this.#readLoop();
+    this.#health = new HealthTracker('appending to Redis', options.log, options.onHealth);
+    this.#reader = new LogReader({
+      reader: options.reader,
+      redis: options.redis,
+      log: options.log,
+      positions: () =>
+        [...this.#rooms.values()].filter((state) => state.reading).map((state) => ({ key: state.keys.log, after: state.lastId })),
+      deliver: (key, id, fields) => {
+        const room = roomOfLogKey(key);
+        const state = this.#rooms.get(room);
+        if (state?.reading) this.#deliver(room, state, decodeEntry(id, fields));
+      },
+    });
     // Back after a disconnect: Redis may have restarted without its data.
     options.redis.on('ready', () => void this.#checkEpochs());
   }
 
   get health(): StorageHealth {
-    return this.#health;
+    return this.#health.health;
   }
 
   async loadRoom(room: string, options: LoadOptions): Promise<StoredRoom> {
@@ -136,7 +130,7 @@ export class StreamLog implements RoomLog {
       state.seen = { chat: stored.chatSeq, activity: stored.activitySeq, event: stored.eventSeq };
       if (!state.released) {
         state.reading = true;
-        this.#wakeReader();
+        this.#reader.refresh();
       }
       return stored;
     }
@@ -158,7 +152,7 @@ export class StreamLog implements RoomLog {
     state.released = true;
     state.reading = false;
     this.#rooms.delete(room);
-    this.#wakeReader();
+    this.#reader.refresh();
   }
 
   appendUpdate(room: string, update: Uint8Array): void {
@@ -260,12 +254,13 @@ export class StreamLog implements RoomLog {
         break;
       } catch (error) {
         this.#options.onAppend?.((performance.now() - started) / 1_000, false);
-        this.#failed(error);
+        this.#health.failed(`cannot reach Redis (${error instanceof Error ? error.message : String(error)})`);
+        this.#options.log.error({ err: error, failures: this.#health.failures }, 'appending to the room log in Redis failed; retrying');
         for (const waiter of state.waiters.splice(0)) waiter.reject(error);
-        await sleep(Math.min(50 * 2 ** this.#failures, MAX_RETRY_MS));
+        await sleep(Math.min(50 * 2 ** this.#health.failures, MAX_RETRY_MS));
       }
     }
-    this.#recovered();
+    this.#health.succeeded();
     state.sending = null;
     state.unsavedBytes = Math.max(0, state.unsavedBytes - sending.entries.updates.reduce((sum, update) => sum + update.byteLength, 0));
     if (!state.released || !isEmpty(state.queue)) this.#send(room, state);
@@ -301,7 +296,7 @@ export class StreamLog implements RoomLog {
       });
     }
     state.lastId = '0-0';
-    this.#wakeReader();
+    this.#reader.refresh();
     this.#options.onResync(room);
   }
 
@@ -354,15 +349,8 @@ export class StreamLog implements RoomLog {
   unsaved(): Unsaved[] {
     const unsaved: Unsaved[] = [];
     for (const [room, state] of this.#rooms) {
-      const queues = state.sending ? [state.sending.entries, state.queue] : [state.queue];
-      const sum = (pick: (q: Queue) => number): number => queues.reduce((total, q) => total + pick(q), 0);
-      const updates = sum((q) => q.updates.length);
-      const chat = sum((q) => q.chat.length);
-      const activity = sum((q) => q.activity.length);
-      const events = sum((q) => q.events.length);
-      if (updates + chat + activity + events === 0) continue;
-      const updateBytes = sum((q) => q.updates.reduce((total, u) => total + u.byteLength, 0));
-      unsaved.push({ room, updates, updateBytes, chat, activity, events });
+      const waiting = unsavedOf(room, state.sending ? [state.sending.entries, state.queue] : [state.queue]);
+      if (waiting) unsaved.push(waiting);
     }
     return unsaved;
   }
@@ -370,70 +358,7 @@ export class StreamLog implements RoomLog {
   /** Stops appending and reading (after the last drain at shutdown). */
   async stop(): Promise<void> {
     this.#stopped = true;
-    this.#wakeReader();
-    this.#options.reader.disconnect();
-    await this.#reading;
-  }
-
-  // ---- reading --------------------------------------------------------------------------
-
-  async #readLoop(): Promise<void> {
-    const { reader, log } = this.#options;
-    while (!this.#stopped) {
-      const rooms = [...this.#rooms.entries()].filter(([, state]) => state.reading);
-      if (rooms.length === 0) {
-        await new Promise<void>((resolve) => (this.#wake = resolve));
-        this.#wake = null;
-        continue;
-      }
-      let reply;
-      try {
-        if (reader.status !== 'ready') await reader.connect().catch(() => {});
-        this.#readerId ??= Number(await reader.client('ID'));
-        this.#readRound++;
-        reply = await reader.xreadBuffer(
-          'COUNT',
-          1_000,
-          'BLOCK',
-          0,
-          'STREAMS',
-          ...rooms.map(([, state]) => state.keys.log),
-          ...rooms.map(([, state]) => state.lastId),
-        );
-      } catch (error) {
-        this.#readerId = null;
-        if (this.#stopped) break;
-        log.warn({ err: error }, 'reading the room logs from Redis failed; retrying');
-        await sleep(250);
-        continue;
-      }
-      if (!reply) continue; // unblocked: the set of rooms changed
-      for (const [key, items] of reply) {
-        const room = roomOfLogKey(key.toString());
-        const state = this.#rooms.get(room);
-        if (!state?.reading) continue;
-        for (const [id, fields] of items) this.#deliver(room, state, decodeEntry(id, fields));
-      }
-    }
-  }
-
-  /** Has the blocked XREAD start again with the rooms as they are now. */
-  #wakeReader(): void {
-    if (this.#wake) {
-      this.#wake();
-      return;
-    }
-    const round = this.#readRound;
-    const id = this.#readerId;
-    if (id === null) return;
-    // CLIENT UNBLOCK may reach Redis before the XREAD it should interrupt: then it says 0, and is
-    // sent again until that read returns.
-    const unblock = async (tries: number): Promise<void> => {
-      if (this.#stopped || round !== this.#readRound) return;
-      const done = await this.#options.redis.client('UNBLOCK', id).catch(() => 1);
-      if (Number(done) === 0 && tries > 0 && round === this.#readRound) setTimeout(() => void unblock(tries - 1), 2);
-    };
-    void unblock(50);
+    await this.#reader.stop();
   }
 
   #deliver(room: string, state: RoomState, entry: LogEntry): void {
@@ -462,47 +387,4 @@ export class StreamLog implements RoomLog {
       duplicates: own ? entry.duplicates : [],
     });
   }
-
-  // ---- health -----------------------------------------------------------------------------
-
-  #failed(error: unknown): void {
-    this.#failures++;
-    const message = error instanceof Error ? error.message : String(error);
-    this.#options.log.error({ err: error, failures: this.#failures }, 'appending to the room log in Redis failed; retrying');
-    if (!this.#health.ok) return;
-    this.#health = { ok: false, since: Date.now(), error: `cannot reach Redis (${message})` };
-    this.#options.onHealth(this.#health);
-  }
-
-  #recovered(): void {
-    this.#failures = 0;
-    if (this.#health.ok) return;
-    this.#options.log.info({ failedForMs: Date.now() - this.#health.since }, 'appending to Redis works again');
-    this.#health = { ok: true };
-    this.#options.onHealth(this.#health);
-  }
-}
-
-/** Adds the log's entries after storage's position to what storage returned for a room. */
-function foldInto(stored: StoredRoom, entries: readonly LogEntry[], tail: number): void {
-  for (const entry of entries) {
-    if (entry.update) {
-      stored.updates.push(entry.update);
-      stored.logLength++;
-    }
-    for (const message of entry.chat) {
-      if (message.seq <= stored.chatSeq) continue;
-      stored.chat.push(message);
-      stored.recentChatIds.push({ id: message.id, seq: message.seq });
-      stored.chatSeq = message.seq;
-    }
-    for (const item of entry.activity) {
-      if (item.seq <= stored.activitySeq) continue;
-      stored.activity.push(item);
-      stored.activitySeq = item.seq;
-    }
-    for (const event of entry.events) stored.eventSeq = Math.max(stored.eventSeq, event.seq);
-  }
-  if (stored.chat.length > tail) stored.chat.splice(0, stored.chat.length - tail);
-  if (stored.activity.length > tail) stored.activity.splice(0, stored.activity.length - tail);
 }

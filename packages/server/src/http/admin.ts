@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { Compactor } from '../cluster/compactor.js';
 import type { Traffic } from '../lib/traffic.js';
 import type { RoomRegistry } from '../rooms/registry.js';
-import type { StorageHealth } from '../storage/write-behind.js';
+import type { StorageHealth } from '../storage/health.js';
 
 const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 

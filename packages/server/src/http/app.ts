@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import type { Member } from '@tandem/protocol';
 import type { Authenticator } from '../auth/authenticator.js';
 import type { Storage } from '../storage/storage.js';
-import type { StorageHealth } from '../storage/write-behind.js';
+import type { StorageHealth } from '../storage/health.js';
 import type { Metrics } from '../lib/metrics.js';
 import { registerAdminRoutes, type AdminOptions } from './admin.js';
 import { registerDocumentRoutes } from './documents.js';

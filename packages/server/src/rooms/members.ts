@@ -1,6 +1,6 @@
 import { colorForName, errorMessage, WELCOME_HISTORY, type ActivityEntry, type Member, type ServerMessage } from '@tandem/protocol';
 import type { PresenceChannel, RemotePresence } from '../cluster/bus.js';
-import type { StorageHealth } from '../storage/write-behind.js';
+import type { StorageHealth } from '../storage/health.js';
 import type { ActivityLimiter } from './activity-limiter.js';
 import type { Connection } from './connection.js';
 import type { Journal } from './journal.js';

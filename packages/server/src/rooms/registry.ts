@@ -1,4 +1,4 @@
-import type { StorageHealth } from '../storage/write-behind.js';
+import type { StorageHealth } from '../storage/health.js';
 import { ActivityLimiter } from './activity-limiter.js';
 import type { Connection } from './connection.js';
 import type { CommittedBatch, RoomCopy } from '../storage/room-log.js';

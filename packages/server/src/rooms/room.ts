@@ -6,7 +6,7 @@ import type { Bus, Presence, PresenceChannel } from '../cluster/bus.js';
 import type { LogLimiter } from '../lib/log-limiter.js';
 import type { Metrics } from '../lib/metrics.js';
 import type { Storage } from '../storage/storage.js';
-import type { StorageHealth } from '../storage/write-behind.js';
+import type { StorageHealth } from '../storage/health.js';
 import type { ActivityLimiter } from './activity-limiter.js';
 import type { Connection } from './connection.js';
 import { DocSync } from './doc-sync.js';

@@ -1,6 +1,6 @@
 import type { ActivityEntry, AppEvent, ChatMessage } from '@tandem/protocol';
 import type { LoadOptions, RoomWrites, StoredRoom } from './storage.js';
-import type { StorageHealth } from './write-behind.js';
+import type { StorageHealth } from './health.js';
 
 /**
  * What became durable for one room, in the room's order. On one node (WriteBehind) that is what

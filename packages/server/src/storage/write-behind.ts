@@ -1,5 +1,6 @@
 import type { ActivityEntry, AppEvent, ChatMessage } from '@tandem/protocol';
 import type { Logger } from 'pino';
+import { HealthTracker, type StorageHealth } from './health.js';
 import type { RoomLog } from './room-log.js';
 import type { LoadOptions, RoomWrites, Storage, StoredRoom } from './storage.js';
 
@@ -11,8 +12,6 @@ import type { LoadOptions, RoomWrites, Storage, StoredRoom } from './storage.js'
 const ACK_DELAY_MS = 0;
 /** Longest wait between two retries while storage fails. */
 const MAX_RETRY_MS = 2_000;
-
-export type StorageHealth = { ok: true } | { ok: false; since: number; error: string };
 
 /** What a room has queued that is not in storage yet. */
 export interface Unsaved {
@@ -71,16 +70,16 @@ export class WriteBehind implements RoomLog {
   #timer: { timeout: NodeJS.Timeout } | { immediate: NodeJS.Immediate } | null = null;
   #timerAt = 0;
   #committing: Promise<void> = Promise.resolve();
-  #failures = 0;
-  #health: StorageHealth = { ok: true };
+  readonly #health: HealthTracker;
 
   constructor(storage: Storage, options: WriteBehindOptions) {
     this.#storage = storage;
     this.#options = options;
+    this.#health = new HealthTracker('storage', options.log, options.onHealth);
   }
 
   get health(): StorageHealth {
-    return this.#health;
+    return this.#health.health;
   }
 
   #room(room: string, delayMs: number): RoomWrites {
@@ -96,7 +95,7 @@ export class WriteBehind implements RoomLog {
   /** Arms the commit timer for `delayMs` from now, unless it would fire sooner already. */
   #schedule(delayMs: number): void {
     // While storage fails, nothing hurries a retry: the backoff holds.
-    const delay = this.#failures > 0 ? Math.max(delayMs, this.#retryDelay()) : delayMs;
+    const delay = this.#health.failures > 0 ? Math.max(delayMs, this.#retryDelay()) : delayMs;
     const at = Date.now() + delay;
     if (this.#timer) {
       if (this.#timerAt <= at) return;
@@ -120,7 +119,7 @@ export class WriteBehind implements RoomLog {
   }
 
   #retryDelay(): number {
-    return Math.min(this.#options.intervalMs * 2 ** this.#failures, MAX_RETRY_MS);
+    return Math.min(this.#options.intervalMs * 2 ** this.#health.failures, MAX_RETRY_MS);
   }
 
   loadRoom(room: string, options: LoadOptions): Promise<StoredRoom> {
@@ -213,7 +212,7 @@ export class WriteBehind implements RoomLog {
         this.#failed(error);
         throw error;
       }
-      this.#recovered();
+      this.#health.succeeded();
       for (const [room, writes] of batch) {
         const left = (this.#unsavedBytes.get(room) ?? 0) - writes.updates.reduce((sum, update) => sum + update.byteLength, 0);
         if (left > 0) this.#unsavedBytes.set(room, left);
@@ -236,22 +235,9 @@ export class WriteBehind implements RoomLog {
   }
 
   #failed(error: unknown): void {
-    this.#failures++;
+    this.#health.failed(error instanceof Error ? error.message : String(error));
     this.#schedule(this.#retryDelay());
-    const message = error instanceof Error ? error.message : String(error);
-    this.#options.log.error({ err: error, failures: this.#failures, unsaved: this.unsaved() }, 'storage write failed; retrying');
-    if (this.#health.ok) {
-      this.#health = { ok: false, since: Date.now(), error: message };
-      this.#options.onHealth(this.#health);
-    }
-  }
-
-  #recovered(): void {
-    this.#failures = 0;
-    if (this.#health.ok) return;
-    this.#options.log.info({ failedForMs: Date.now() - this.#health.since }, 'storage works again');
-    this.#health = { ok: true };
-    this.#options.onHealth(this.#health);
+    this.#options.log.error({ err: error, failures: this.#health.failures, unsaved: this.unsaved() }, 'storage write failed; retrying');
   }
 
   /** Puts a failed batch back in front of whatever was queued since. */
