@@ -12,8 +12,8 @@ import {
 } from '../api.js';
 import { formatBytes } from '../bytes.js';
 import { useStoredAdminToken } from '../identity.js';
-import { navigate } from '../router.js';
 import { formatAgo, formatTime } from '../time.js';
+import { BackToDocuments } from './BackToDocuments.js';
 
 const REFRESH_MS = 2_000;
 
@@ -269,16 +269,7 @@ export function AdminPage() {
   return (
     <div>
       <header className="topbar">
-        <a
-          href="/"
-          className="back"
-          onClick={(event) => {
-            event.preventDefault();
-            navigate('/');
-          }}
-        >
-          ← Documents
-        </a>
+        <BackToDocuments />
         <h1 className="doc-title">Admin</h1>
         <div className="topbar-right">
           {overview && <span className="muted small">Updated {new Date(overview.at).toLocaleTimeString()}</span>}

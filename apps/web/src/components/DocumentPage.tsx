@@ -2,12 +2,12 @@ import { useEffect, useState, type FormEvent } from 'react';
 import { useRoom, useRoomSnapshot } from '@tandem/client/react';
 import { canChat, canEdit, colorForName, LIMITS } from '@tandem/protocol';
 import { getDocument } from '../api.js';
-import { navigate } from '../router.js';
 import { ActivityPanel } from './ActivityPanel.js';
 import { ChatPanel } from './ChatPanel.js';
 import { ConnectionStatus, SaveStatus } from './ConnectionStatus.js';
 import { Editor } from './Editor.js';
 import { People } from './People.js';
+import { BackToDocuments } from './BackToDocuments.js';
 
 function RenameButton({ name, onRename }: { name: string; onRename: (name: string) => void }) {
   const [editing, setEditing] = useState(false);
@@ -64,16 +64,7 @@ export function DocumentPage({ room, name, onRename }: { room: string; name: str
   return (
     <div className="doc-page">
       <header className="topbar">
-        <a
-          href="/"
-          className="back"
-          onClick={(event) => {
-            event.preventDefault();
-            navigate('/');
-          }}
-        >
-          ← Documents
-        </a>
+        <BackToDocuments />
         <h1 className="doc-title">{title}</h1>
         <div className="topbar-right">
           <People members={snapshot.members} me={snapshot.me} />
