@@ -41,7 +41,11 @@ function repeatLine(text: string, placeholder: string, values: readonly string[]
 /** tandem.conf with its placeholders filled in, inside a complete nginx.conf whose files all live under `prefix`. */
 export function nginxConfig({ listen, nodes }: NginxSite, prefix: string): string {
   const upstream = nodes.map(({ host, port }) => `${host.includes(':') ? `[${host}]` : host}:${port}`);
-  const site = repeatLine(repeatLine(template, '{{node}}', upstream), '{{listen}}', listen);
+  return mainConfig(repeatLine(repeatLine(template, '{{node}}', upstream), '{{listen}}', listen), prefix);
+}
+
+/** A complete nginx.conf around the http-level `site`, with every file nginx writes under `prefix`. */
+export function mainConfig(site: string, prefix: string): string {
   const temp = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((kind) => `${kind}_temp_path ${join(prefix, kind)};`);
   return [
     'daemon off;',
@@ -75,11 +79,16 @@ function workerUser(): string[] {
 
 /** Writes nginx.conf into a new temp prefix directory; returns it and the arguments that run nginx from it in the foreground. */
 export function prepareNginx(site: NginxSite): { prefix: string; args: string[] } {
+  return preparePrefix((prefix) => nginxConfig(site, prefix));
+}
+
+/** prepareNginx for any nginx.conf: `render` makes it for the new prefix directory. */
+export function preparePrefix(render: (prefix: string) => string): { prefix: string; args: string[] } {
   const prefix = mkdtempSync(join(tmpdir(), 'tandem-nginx-'));
   // The workers (nobody, when started as root) must get through to their temp directories.
   chmodSync(prefix, 0o711);
   const config = join(prefix, 'nginx.conf');
-  writeFileSync(config, nginxConfig(site, prefix));
+  writeFileSync(config, render(prefix));
   // -e: the log nginx writes before it has read the config (its default is under /var/log).
   return { prefix, args: ['-p', prefix, '-c', config, '-e', 'stderr'] };
 }

@@ -12,6 +12,7 @@ import {
   expectNoBrowserErrors,
   launchBrowser,
   startServer,
+  typeInEditor,
   user,
   WAIT_MS,
   wordPattern,
@@ -67,6 +68,41 @@ describe('the admin page', () => {
 
     expectNoBrowserErrors(alice, bob, admin);
   });
+
+  it(
+    '"Make read-only" stops editing on every page until "Make editable", and "Delete" removes the document',
+    { timeout: 60_000 },
+    async () => {
+      const { server, browser, doc, alice, bob } = await aliceAndBobOnADocument('Handbook', { adminToken: ADMIN_TOKEN });
+      const admin = await user(browser, server, 'Admin', { path: '/admin', join: false });
+      await signIn(admin, ADMIN_TOKEN);
+      const room = admin.page.getByRole('table', { name: 'Rooms', exact: true }).getByRole('row').filter({ hasText: doc.name });
+
+      await room.getByRole('button', { name: 'Make read-only', exact: true }).click();
+      for (const person of [alice, bob]) {
+        await expect
+          .poll(() => person.editor().getAttribute('contenteditable'), { ...poll, message: `${person.name} cannot edit` })
+          .toBe('false');
+        await person.page.getByText('Read-only', { exact: true }).waitFor();
+      }
+      await alice.region('Activity').getByText('An administrator made the document read-only').first().waitFor();
+      await room.getByText('read-only', { exact: true }).waitFor();
+      await admin.page.screenshot({ path: join(artifactsDir, 'admin-read-only-1280x800.png') });
+
+      await room.getByRole('button', { name: 'Make editable', exact: true }).click();
+      await expect.poll(() => bob.editor().getAttribute('contenteditable'), { ...poll, message: 'Bob can edit again' }).toBe('true');
+      await typeInEditor(bob, 'end', 'editable again');
+      await expect.poll(() => alice.editor().textContent(), { ...poll, message: 'Alice sees the edit' }).toContain('editable again');
+
+      admin.page.once('dialog', (dialog) => void dialog.accept());
+      await room.getByRole('button', { name: 'Delete', exact: true }).click();
+      for (const person of [alice, bob]) await person.page.getByRole('status').filter({ hasText: 'This document was deleted' }).waitFor();
+      await expect.poll(() => room.count(), { ...poll, message: 'the room is gone from the table' }).toBe(0);
+      const listed = (await (await fetch(`${server.url}/api/documents`)).json()) as { documents: Array<{ name: string }> };
+      expect(listed.documents.map((d) => d.name)).not.toContain(doc.name);
+      expectNoBrowserErrors(alice, bob, admin);
+    },
+  );
 
   it('says that the admin API is off when the server runs without ADMIN_TOKEN', { timeout: 45_000 }, async () => {
     const server = await startServer();

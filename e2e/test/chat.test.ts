@@ -4,15 +4,22 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { connect } from '@tandem/client';
 import { expect, it } from 'vitest';
+import WebSocket from 'ws';
 import {
   aliceAndBobOnADocument,
   artifactsDir,
   chatAuthors,
+  createDocument,
   editorText,
   expectNoBrowserErrors,
+  launchBrowser,
+  onCleanup,
   PHONE,
+  startServer,
   typeInEditor,
+  user,
   WAIT_MS,
 } from './helpers.js';
 
@@ -58,4 +65,33 @@ it('chat works both ways, with "is typing…", Enter and the Send button', { tim
   await bob.page.screenshot({ path: join(artifactsDir, 'document-390x844-full.png'), fullPage: true });
 
   expectNoBrowserErrors(alice, bob);
+});
+
+it('scrolling up the chat loads older messages, back to the first of 300', { timeout: 60_000 }, async () => {
+  const server = await startServer();
+  const doc = await createDocument(server, 'Long chat');
+  const seeder = connect(server.url, doc.name, { name: 'Seeder', WebSocket });
+  onCleanup(() => seeder.destroy());
+  await seeder.whenJoined();
+  for (let i = 1; i <= 300; i++) seeder.sendChat(`Message number ${i}`);
+  await expect.poll(() => seeder.chat.length, { timeout: WAIT_MS, message: 'the 300 messages are stored' }).toBe(300);
+
+  const browser = await launchBrowser();
+  const alice = await user(browser, server, 'Alice', { path: `/d/${encodeURIComponent(doc.name)}` });
+  const chat = alice.region('Chat');
+  await chat.getByText('Message number 300', { exact: true }).waitFor();
+  expect(await chat.getByText('Message number 1', { exact: true }).count()).toBe(0);
+  // Scroll to the top of the list as a reader would; each time, an older page is put above.
+  const list = chat.getByRole('list').first();
+  for (let page = 0; page < 10 && (await chat.getByText('Message number 1', { exact: true }).count()) === 0; page++) {
+    await list.evaluate((element) => element.scrollTo({ top: 0 }));
+    await alice.page.waitForTimeout(300);
+  }
+  await chat.getByText('Message number 1', { exact: true }).waitFor();
+  const texts = await chat.getByRole('listitem').locator('p').allTextContents();
+  expect(texts.filter((text) => text.startsWith('Message number'))).toEqual(
+    Array.from({ length: 300 }, (_, i) => `Message number ${i + 1}`),
+  );
+  expect(await chat.getByRole('button', { name: 'Load earlier messages' }).count()).toBe(0);
+  expectNoBrowserErrors(alice);
 });

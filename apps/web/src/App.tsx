@@ -1,17 +1,28 @@
-import { AdminPage } from './components/AdminPage.js';
+import { lazy, Suspense } from 'react';
 import { DocumentList } from './components/DocumentList.js';
-import { DocumentPage } from './components/DocumentPage.js';
+import { DocumentRoute } from './components/DocumentRoute.js';
 import { JoinScreen } from './components/JoinScreen.js';
+import { Loading } from './components/Loading.js';
+import { NotFoundPage } from './components/NotFoundPage.js';
 import { useStoredName } from './identity.js';
-import { isAdminPath, roomFromPath, usePath } from './router.js';
+import { routeOf, usePath } from './router.js';
+
+const AdminPage = lazy(async () => ({ default: (await import('./components/AdminPage.js')).AdminPage }));
 
 export function App() {
   const path = usePath();
+  const route = routeOf(path);
   const [name, setName] = useStoredName();
-  const room = roomFromPath(path);
+  if (route.page === 'not-found') return <NotFoundPage path={path} />;
   // The admin page asks for the admin token, not for a name.
-  if (isAdminPath(path)) return <AdminPage />;
-  if (!name) return <JoinScreen room={room} onJoin={setName} />;
-  if (room) return <DocumentPage key={room} room={room} name={name} onRename={setName} />;
+  if (route.page === 'admin') {
+    return (
+      <Suspense fallback={<Loading />}>
+        <AdminPage />
+      </Suspense>
+    );
+  }
+  if (!name) return <JoinScreen room={route.page === 'document' ? route.room : null} onJoin={setName} />;
+  if (route.page === 'document') return <DocumentRoute key={route.room} room={route.room} name={name} onRename={setName} />;
   return <DocumentList name={name} onSignOut={() => setName(null)} />;
 }

@@ -12,6 +12,8 @@ export function describeActivity(entry: ActivityEntry): string {
     case 'admin':
       if (entry.action === 'disconnect') return `${entry.member.name} disconnected ${entry.target?.name ?? 'a member'}`;
       if (entry.action === 'close') return `${entry.member.name} closed the room`;
+      if (entry.action === 'read_only') return `${entry.member.name} made the document read-only`;
+      if (entry.action === 'writable') return `${entry.member.name} made the document editable again`;
       return `${entry.member.name} compacted the document`;
   }
 }

@@ -1,3 +1,5 @@
+import type { HttpErrorBody, HttpErrorCode } from '@tandem/protocol';
+
 export interface DocumentSummary {
   name: string;
   title: string;
@@ -7,14 +9,16 @@ export interface DocumentSummary {
   online: number;
 }
 
-/** A failed API call; `status` 0: the server could not be reached. */
+/** A failed API call; `status` 0: the server could not be reached. `code`: the server's, when it answered with one. */
 export class ApiError extends Error {
   override name = 'ApiError';
   readonly status: number;
+  readonly code: HttpErrorCode | null;
 
-  constructor(status: number, message: string) {
+  constructor(status: number, message: string, code: HttpErrorCode | null = null) {
     super(message);
     this.status = status;
+    this.code = code;
   }
 }
 
@@ -25,8 +29,8 @@ async function request<T>(path: string, init?: RequestInit): Promise<T> {
   } catch (error) {
     throw new ApiError(0, (error as Error).message);
   }
-  const body = (await response.json().catch(() => ({}))) as T & { error?: string; message?: string };
-  if (!response.ok) throw new ApiError(response.status, body.message ?? body.error ?? `${response.status} ${response.statusText}`);
+  const body = (await response.json().catch(() => ({}))) as T & Partial<HttpErrorBody>;
+  if (!response.ok) throw new ApiError(response.status, body.error ?? `${response.status} ${response.statusText}`, body.code ?? null);
   return body;
 }
 
@@ -38,11 +42,12 @@ export function getDocument(name: string): Promise<DocumentSummary> {
   return request(`/api/documents/${encodeURIComponent(name)}`);
 }
 
-export function createDocument(title: string): Promise<DocumentSummary> {
+/** Creates a document named after `title`, or under `name` (titled `name` unless a title is given). */
+export function createDocument(fields: { title: string } | { name: string; title?: string }): Promise<DocumentSummary> {
   return request('/api/documents', {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ title }),
+    body: JSON.stringify(fields),
   });
 }
 
@@ -62,6 +67,8 @@ export interface AdminRoom {
   framesReceived: number;
   messagesPerSecond: number;
   loadedAt: number;
+  /** Editing is turned off for everyone (see setReadOnly). */
+  readOnly: boolean;
 }
 
 export interface AdminOverview {
@@ -89,5 +96,11 @@ export const disconnectMember = (token: string, room: string, member: string): P
   admin(token, 'POST', `${roomPath(room)}/disconnect`, { member });
 
 export const closeRoom = (token: string, room: string): Promise<{ closed: number }> => admin(token, 'POST', `${roomPath(room)}/close`);
+
+export const setReadOnly = (token: string, room: string, readOnly: boolean): Promise<{ readOnly: boolean }> =>
+  admin(token, 'POST', `${roomPath(room)}/read-only`, { readOnly });
+
+export const deleteDocument = (token: string, room: string): Promise<{ deleted: true; closed: number }> =>
+  admin(token, 'DELETE', roomPath(room));
 
 export const compactRoom = (token: string, room: string): Promise<{ compacted: true }> => admin(token, 'POST', `${roomPath(room)}/compact`);

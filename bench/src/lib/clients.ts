@@ -52,7 +52,7 @@ export function openDocClient(kind: ClientKind, base: string, room: string, opti
   if (options.clientId !== undefined) doc.clientID = options.clientId;
   switch (kind) {
     case 'tandem': {
-      const handle = tandemConnect(base, room, { doc, WebSocket: WebSocket as never, ...(options.name ? { name: options.name } : {}) });
+      const handle = tandemConnect(base, room, { doc, WebSocket, ...(options.name ? { name: options.name } : {}) });
       return { doc, synced: handle.whenSynced(), close: () => handle.destroy() };
     }
     case 'yws': {
@@ -94,7 +94,7 @@ const CHAT_KEPT = 50;
 
 export function openChatClient(kind: 'tandem' | 'socketio', base: string, room: string, name: string): ChatClient {
   if (kind === 'tandem') {
-    const handle = tandemConnect(base, room, { name, WebSocket: WebSocket as never, historyLimit: CHAT_KEPT });
+    const handle = tandemConnect(base, room, { name, WebSocket, historyLimit: CHAT_KEPT });
     return {
       ready: handle.whenJoined().then(() => {}),
       send: (text) => void handle.sendChat(text),

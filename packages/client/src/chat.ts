@@ -23,8 +23,13 @@ function eventMessage(name: string, data: JsonValue | undefined): ClientMessage 
  * and of events queued while offline. Entries are kept by seq; the marks say up to which seq
  * each log has no gap, which is where a `resume` asks the server to continue.
  */
+export type HistoryLog = 'chat' | 'activity';
+
 export class Conversation {
-  readonly #historyLimit: number;
+  /** How many entries of each log to keep: the history limit, raised by every older page loaded on request. */
+  readonly #keep: Record<HistoryLog, number>;
+  /** The server said no entries older than those held are stored. */
+  readonly #reachedStart: Record<HistoryLog, boolean> = { chat: false, activity: false };
   readonly #send: (message: ClientMessage) => void;
   #chat: ChatMessage[] = [];
   #activity: ActivityEntry[] = [];
@@ -34,7 +39,7 @@ export class Conversation {
   #everWelcomed = false;
 
   constructor(historyLimit: number, send: (message: ClientMessage) => void) {
-    this.#historyLimit = historyLimit;
+    this.#keep = { chat: historyLimit, activity: historyLimit };
     this.#send = send;
   }
 
@@ -112,6 +117,27 @@ export class Conversation {
     if (!message.complete) this.#send({ type: 'resume', chatSeq: this.#chatMark, activitySeq: this.#activityMark });
   }
 
+  /** Whether the server may hold entries of `log` older than the oldest held here. */
+  hasOlder(log: HistoryLog): boolean {
+    const oldest = (log === 'chat' ? this.#chat : this.#activity)[0]?.seq;
+    return oldest !== undefined && oldest > 1 && !this.#reachedStart[log];
+  }
+
+  /** The seq an older page of `log` must come before, or null when none can exist. */
+  olderThan(log: HistoryLog): number | null {
+    return this.hasOlder(log) ? (log === 'chat' ? this.#chat : this.#activity)[0]!.seq : null;
+  }
+
+  /** A page of older entries asked for: kept (the history limit grows by the page), oldest first. Returns how many were new. */
+  older(message: ServerMessageOf<'history'>): number {
+    this.#keep[message.log] += message.entries.length;
+    if (message.complete) this.#reachedStart[message.log] = true;
+    // The schema pairs `log` with the kind of its entries.
+    return message.log === 'chat'
+      ? this.addChat(message.entries as ChatMessage[]).length
+      : this.addActivity(message.entries as ActivityEntry[]).length;
+  }
+
   /** The server refused a chat message for good (rights): it leaves the outbox. Returns whether it was there. */
   refused(id: string): boolean {
     const before = this.#outbox.length;
@@ -126,14 +152,14 @@ export class Conversation {
 
   /** Merges chat by seq (the server's entry wins over a different one held at its seq); returns what was new. */
   addChat(entries: readonly ChatMessage[]): ChatMessage[] {
-    const { list, added } = mergeBySeq(this.#chat, entries, this.#historyLimit, sameChat);
+    const { list, added } = mergeBySeq(this.#chat, entries, this.#keep.chat, sameChat);
     this.#chat = list;
     this.#chatMark = contiguousSeq(this.#chat, this.#chatMark);
     return added;
   }
 
   addActivity(entries: readonly ActivityEntry[]): ActivityEntry[] {
-    const { list, added } = mergeBySeq(this.#activity, entries, this.#historyLimit, sameActivity);
+    const { list, added } = mergeBySeq(this.#activity, entries, this.#keep.activity, sameActivity);
     this.#activity = list;
     this.#activityMark = contiguousSeq(this.#activity, this.#activityMark);
     return added;

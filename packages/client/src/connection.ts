@@ -9,10 +9,26 @@ import {
 } from '@tandem/protocol';
 import { backoffDelay, type BackoffOptions } from './backoff.js';
 
-/** The part of the WebSocket constructor the SDK uses: the browser's, or `ws` in Node. */
-export type WebSocketLike = {
-  new (url: string, protocols?: string | string[]): WebSocket;
-};
+/**
+ * An event handler property. Written as a method's type so that its parameter is checked both
+ * ways: the browser's and `ws`'s handlers take richer events than the fields the SDK reads.
+ */
+type Handler<E> = { bivarianceHack(event: E): void }['bivarianceHack'] | null;
+
+/** The part of a WebSocket the SDK uses; the browser's and `ws`'s both have it. */
+export interface SocketLike {
+  binaryType: string;
+  readonly readyState: number;
+  onopen: Handler<unknown>;
+  onmessage: Handler<{ data: unknown }>;
+  onclose: Handler<{ code: number; reason: string }>;
+  onerror: Handler<unknown>;
+  send(data: Uint8Array | string): void;
+  close(code?: number, reason?: string): void;
+}
+
+/** A WebSocket constructor: the browser's, or `WebSocket` from the `ws` package on Node. */
+export type WebSocketLike = new (url: string, protocols?: string | string[]) => SocketLike;
 
 /** A token, or a function returning one (called for every attempt and when the server asks for a fresh one). */
 export type TokenSource = string | (() => string | Promise<string>);
@@ -67,7 +83,7 @@ function tokenExpiry(token: string): number | null {
 export class Connection {
   readonly #options: ConnectionOptions;
   readonly #handlers: ConnectionHandlers;
-  #ws: WebSocket | null = null;
+  #ws: SocketLike | null = null;
   #status: Status = { state: 'connecting', attempt: 0 };
   #attempt = 0;
   #retryTimer: ReturnType<typeof setTimeout> | null = null;
@@ -134,7 +150,7 @@ export class Connection {
     void this.#protocols().then(
       (protocols) => {
         if (this.#closed) return;
-        let ws: WebSocket;
+        let ws: SocketLike;
         try {
           ws = new this.#options.WebSocket(this.#options.url, protocols);
         } catch (error) {
@@ -144,10 +160,10 @@ export class Connection {
         ws.binaryType = 'arraybuffer';
         this.#ws = ws;
         ws.onopen = () => this.#onOpen(ws);
-        ws.onmessage = (event: MessageEvent) => {
+        ws.onmessage = (event) => {
           if (ws === this.#ws) this.#onMessage(event.data as ArrayBuffer | string);
         };
-        ws.onclose = (event: CloseEvent) => this.#onClose(ws, event.code, event.reason);
+        ws.onclose = (event) => this.#onClose(ws, event.code, event.reason);
         // An error is always followed by a close event, which does the work.
         ws.onerror = () => {};
       },
@@ -182,7 +198,7 @@ export class Connection {
     this.#handlers.control(message);
   }
 
-  #onOpen(ws: WebSocket): void {
+  #onOpen(ws: SocketLike): void {
     if (ws !== this.#ws) return;
     this.#setStatus({ state: 'open' });
     this.#stableTimer = setTimeout(() => {
@@ -191,7 +207,7 @@ export class Connection {
     this.#handlers.open();
   }
 
-  #onClose(ws: WebSocket, code: number, reason: string): void {
+  #onClose(ws: SocketLike, code: number, reason: string): void {
     if (ws !== this.#ws) return;
     this.#ws = null;
     if (this.#stableTimer) clearTimeout(this.#stableTimer);

@@ -40,6 +40,8 @@ const idle: RoomSnapshot = {
   typing: [],
   storage: { state: 'ok' },
   unsaved: false,
+  olderChat: false,
+  olderActivity: false,
 };
 const noop = (): (() => void) => () => {};
 

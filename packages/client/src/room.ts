@@ -4,6 +4,7 @@ import {
   encodeAwarenessStates,
   encodeSyncStep1,
   encodeUpdateMessage,
+  HISTORY_PAGE,
   type ActivityEntry,
   type ChatMessage,
   type JsonValue,
@@ -16,7 +17,7 @@ import { ObservableV2 } from 'lib0/observable';
 import { Awareness, removeAwarenessStates } from 'y-protocols/awareness';
 import * as Y from 'yjs';
 import { DEFAULT_BACKOFF } from './backoff.js';
-import { Conversation, type PendingChat } from './chat.js';
+import { Conversation, type HistoryLog, type PendingChat } from './chat.js';
 import { Connection, type Status, type WebSocketLike } from './connection.js';
 import { REFUSED_CHANGE, undoRefusedChange } from './read-only.js';
 import type { ConnectOptions, RoomEvents, RoomSnapshot, StorageStatus } from './types.js';
@@ -48,6 +49,8 @@ export class RoomHandle extends ObservableV2<RoomEvents> {
   #storage: StorageStatus = { state: 'ok' };
   #diverged = false;
   #closed = false;
+  /** `history` requests waiting for their answer, by log and seq. */
+  readonly #olderPages = new Map<string, { page: Promise<number>; resolve(added: number): void; reject(error: Error): void }>();
   readonly #saves = new SaveTracker((unsaved) => {
     this.#changed();
     if (!unsaved) this.emit('saved', []);
@@ -139,6 +142,30 @@ export class RoomHandle extends ObservableV2<RoomEvents> {
     return this.#conversation.pendingChat;
   }
 
+  /** Whether the server may store chat (or activity) older than the oldest this handle holds. */
+  hasOlder(log: HistoryLog): boolean {
+    return this.#conversation.hasOlder(log);
+  }
+
+  /**
+   * Loads up to `count` (at most 100) chat messages or activity entries older than the oldest
+   * held, for scrolling back; they stay in `chat`/`activity` beyond the history limit. Resolves
+   * with how many arrived (0 when there are none older); rejects while not joined.
+   */
+  loadOlder(log: HistoryLog, count = 50): Promise<number> {
+    const before = this.#conversation.olderThan(log);
+    if (before === null) return Promise.resolve(0);
+    if (!this.#joined) return Promise.reject(new Error('not connected: older entries can be loaded once joined'));
+    const key = `${log}:${before}`;
+    const waiting = this.#olderPages.get(key);
+    if (waiting) return waiting.page;
+    let settle!: { resolve(added: number): void; reject(error: Error): void };
+    const page = new Promise<number>((resolve, reject) => (settle = { resolve, reject }));
+    this.#olderPages.set(key, { page, ...settle });
+    this.#connection.sendJson({ type: 'history', log, before, limit: Math.min(Math.max(1, Math.floor(count)), HISTORY_PAGE) });
+    return page;
+  }
+
   /** An immutable view for UI frameworks (React's useSyncExternalStore); a new object after each change. */
   getSnapshot = (): RoomSnapshot => {
     this.#snapshot ??= {
@@ -154,6 +181,8 @@ export class RoomHandle extends ObservableV2<RoomEvents> {
       typing: this.#typing.others,
       storage: this.#storage,
       unsaved: this.#saves.unsaved,
+      olderChat: this.#conversation.hasOlder('chat'),
+      olderActivity: this.#conversation.hasOlder('activity'),
     };
     return this.#snapshot;
   };
@@ -250,6 +279,9 @@ export class RoomHandle extends ObservableV2<RoomEvents> {
 
   #onLost(): void {
     this.#joined = false;
+    for (const page of this.#olderPages.values())
+      page.reject(new Error('the connection was lost; load older entries again once reconnected'));
+    this.#olderPages.clear();
     this.#synced = false;
     this.#saves.lost();
     // Everyone else's presence is unknown until the next sync.
@@ -329,7 +361,15 @@ export class RoomHandle extends ObservableV2<RoomEvents> {
       case 'resumed':
         this.#conversation.resumed(message);
         break;
+      case 'history': {
+        const added = this.#conversation.older(message);
+        const key = `${message.log}:${message.before}`;
+        this.#olderPages.get(key)?.resolve(added);
+        this.#olderPages.delete(key);
+        break;
+      }
       case 'authenticated':
+      case 'rights':
         this.#setRights(message.rights);
         break;
       case 'storage':

@@ -39,6 +39,9 @@ export interface RoomSnapshot {
   storage: StorageStatus;
   /** Whether this handle holds local document changes the server has not yet confirmed durable. */
   unsaved: boolean;
+  /** Whether older chat (activity) than the oldest held may be loaded with `loadOlder`. */
+  olderChat: boolean;
+  olderActivity: boolean;
 }
 
 export type RoomEvents = {

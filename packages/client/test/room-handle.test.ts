@@ -86,7 +86,7 @@ async function opened(): Promise<FakeWebSocket> {
 
 describe('RoomHandle (fake WebSocket, fake clock)', () => {
   it('offers tandem.v1 and a token, then sends sync step 1 and join on open', async () => {
-    handle = connect('http://example.test', 'notes', { name: 'Ada', token: 'opaque-token', WebSocket: FakeWebSocket as never });
+    handle = connect('http://example.test', 'notes', { name: 'Ada', token: 'opaque-token', WebSocket: FakeWebSocket });
     const socket = await opened();
     expect(socket.url).toBe('ws://example.test/ws/notes');
     expect(socket.protocols).toEqual(['tandem.v1', 'tandem.auth.opaque-token']);
@@ -96,7 +96,7 @@ describe('RoomHandle (fake WebSocket, fake clock)', () => {
 
   it('reconnects with exponential backoff after drops, and resets it once a connection stayed up', async () => {
     handle = connect('ws://example.test', 'r', {
-      WebSocket: FakeWebSocket as never,
+      WebSocket: FakeWebSocket,
       backoff: { baseMs: 100, capMs: 1_000, stableMs: 5_000 },
     });
     const delays: number[] = [];
@@ -115,7 +115,7 @@ describe('RoomHandle (fake WebSocket, fake clock)', () => {
   });
 
   it('keeps chat until the server acknowledges it, re-sends it after a reconnect, and asks for what it missed', async () => {
-    handle = connect('ws://example.test', 'r', { name: 'Ada', WebSocket: FakeWebSocket as never, backoff: { baseMs: 10, capMs: 10 } });
+    handle = connect('ws://example.test', 'r', { name: 'Ada', WebSocket: FakeWebSocket, backoff: { baseMs: 10, capMs: 10 } });
     const first = await opened();
     first.receive(welcome(2, [chat(1), chat(2)]));
     const id = handle.sendChat('unacknowledged');
@@ -137,7 +137,7 @@ describe('RoomHandle (fake WebSocket, fake clock)', () => {
   });
 
   it('drops a forbidden chat message from the queue and stops for good on a fatal close code', async () => {
-    handle = connect('ws://example.test', 'r', { name: 'Ada', WebSocket: FakeWebSocket as never });
+    handle = connect('ws://example.test', 'r', { name: 'Ada', WebSocket: FakeWebSocket });
     const socket = await opened();
     socket.receive(welcome(0));
     const id = handle.sendChat('may I?');
@@ -150,7 +150,7 @@ describe('RoomHandle (fake WebSocket, fake clock)', () => {
   });
 
   it("shows the server's storage status, and re-sends pending chat when storage works again", async () => {
-    handle = connect('ws://example.test', 'r', { name: 'Ada', WebSocket: FakeWebSocket as never });
+    handle = connect('ws://example.test', 'r', { name: 'Ada', WebSocket: FakeWebSocket });
     const socket = await opened();
     socket.receive(welcome(0));
     socket.receive({ type: 'storage', state: 'failing', message: 'disk full' });
@@ -164,7 +164,7 @@ describe('RoomHandle (fake WebSocket, fake clock)', () => {
   });
 
   it('numbers the update frames of each socket and is unsaved until the frame of every local change is confirmed', async () => {
-    handle = connect('ws://example.test', 'r', { WebSocket: FakeWebSocket as never, backoff: { baseMs: 10, capMs: 10 } });
+    handle = connect('ws://example.test', 'r', { WebSocket: FakeWebSocket, backoff: { baseMs: 10, capMs: 10 } });
     let savedEvents = 0;
     handle.on('saved', () => savedEvents++);
     const first = await opened();
@@ -192,7 +192,7 @@ describe('RoomHandle (fake WebSocket, fake clock)', () => {
   });
 
   it('is not left unsaved by local changes a handle without edit rights undoes, and answers resync with its step 1', async () => {
-    handle = connect('ws://example.test', 'r', { name: 'Ada', WebSocket: FakeWebSocket as never });
+    handle = connect('ws://example.test', 'r', { name: 'Ada', WebSocket: FakeWebSocket });
     const socket = await opened();
     socket.receive({ type: 'welcome', you: me, members: [me], activity: [], chat: [], chatSeq: 0, activitySeq: 0, rights: 'read' });
     handle.doc.getText('t').insert(0, 'not mine to write');

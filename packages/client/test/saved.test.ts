@@ -30,7 +30,7 @@ async function startServer(port = 0, dataDir?: string): Promise<TandemServer & {
 }
 
 function client(server: TandemServer, room: string, name: string): RoomHandle {
-  const handle = connect(server.url, room, { name, WebSocket: WebSocket as never, backoff: { baseMs: 50, capMs: 200 } });
+  const handle = connect(server.url, room, { name, WebSocket, backoff: { baseMs: 50, capMs: 200 } });
   cleanups.push(() => handle.destroy());
   return handle;
 }

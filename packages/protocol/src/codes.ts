@@ -26,6 +26,8 @@ export const CloseCode = {
   disconnectedByAdmin: 4001,
   /** An administrator closed the room; the client should not reconnect by itself. */
   roomClosedByAdmin: 4002,
+  /** The document was deleted (by an administrator, or through the API); the client should not reconnect by itself. */
+  documentDeleted: 4003,
 } as const;
 export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
 
@@ -37,6 +39,7 @@ export const FATAL_CLOSE_CODES: ReadonlySet<number> = new Set([
   CloseCode.unsupportedData,
   CloseCode.disconnectedByAdmin,
   CloseCode.roomClosedByAdmin,
+  CloseCode.documentDeleted,
 ]);
 
 /** Codes carried by an `error` control message, with what they mean. */
@@ -46,6 +49,7 @@ export const ErrorCodes = {
   already_joined: 'This connection has joined already; use `rename` to change the name.',
   room_unavailable: 'The room could not be loaded; the connection is closed and may retry.',
   resume_failed: 'Missed chat or activity could not be read from storage; try `resume` again.',
+  history_failed: 'Older chat or activity could not be read from storage; send `history` again.',
   read_only: 'This member may not edit the document; the update was not applied.',
   forbidden: 'This member may not do that here (for example chat with read rights, or re-authenticate as someone else).',
   too_large: 'The update would make the document larger than the server allows; it was not applied.',
@@ -60,3 +64,28 @@ export const ErrorCodes = {
     'Storage has been failing long enough that this room holds as much unstored chat, events or edits as it may; the message or update was not taken. Chat: send it again later. An edit: the connection is closed with 1013, and the reconnect sync sends it again.',
 } as const;
 export type ErrorCode = keyof typeof ErrorCodes;
+
+/**
+ * Codes in the body of every HTTP error answer — the document and admin APIs, /metrics, and
+ * refused WebSocket handshakes alike: `{"error": "<reason for people>", "code": "<one of these>"}`.
+ */
+export const HttpErrorCodes = {
+  bad_request:
+    'The request is malformed: not valid JSON, a body that does not match the schema (the reason names the field), or a bad parameter.',
+  invalid_name: 'The document name breaks the room name rules (1–128 characters, no `/`, no control characters).',
+  unauthorized: 'A token is needed and is missing, malformed, badly signed or expired.',
+  forbidden: 'The token gives no right to do this here, the origin is not allowed, or the admin API is off.',
+  not_found: 'There is no such document, route or file.',
+  conflict: 'A document with that name exists already.',
+  too_large: 'The request body is larger than the route accepts.',
+  unsupported_media_type: 'The body is not JSON.',
+  rate_limited: 'Too many handshakes or connections from this address.',
+  unavailable: 'The server is shutting down, or the room is full; try again later.',
+  internal: 'The server failed unexpectedly; the error is logged.',
+} as const;
+export type HttpErrorCode = keyof typeof HttpErrorCodes;
+
+export interface HttpErrorBody {
+  error: string;
+  code: HttpErrorCode;
+}

@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { ErrorCodes, type ErrorCode } from './codes.js';
+import { LIMITS } from './limits.js';
 
 /** The WebSocket subprotocol that turns on the control channel. */
 export const SUBPROTOCOL = 'tandem.v1';
@@ -16,14 +17,8 @@ export const TOKEN_PROTOCOL_PREFIX = 'tandem.auth.';
 export const WELCOME_HISTORY = 50;
 /** The most entries of each log one `resumed` carries; ask again from the last seq for more. */
 export const RESUME_PAGE = 500;
-
-export const LIMITS = {
-  nameLength: 64,
-  chatLength: 4000,
-  idLength: 64,
-  eventNameLength: 64,
-  tokenLength: 8192,
-} as const;
+/** The most entries one `history` answer carries (scrolling back through chat or activity). */
+export const HISTORY_PAGE = 100;
 
 /** What a member may do in a room: see (read), also chat (comment), also edit (write). */
 export const Rights = z.enum(['read', 'comment', 'write']);
@@ -63,6 +58,13 @@ export const EventSendMessage = z.strictObject({
   data: z.json().optional(),
 });
 export const ResumeMessage = z.strictObject({ type: z.literal('resume'), chatSeq: seq, activitySeq: seq });
+/** Older entries of one log, for scrolling back: up to `limit` entries with a seq below `before`. */
+export const HistoryRequestMessage = z.strictObject({
+  type: z.literal('history'),
+  log: z.enum(['chat', 'activity']),
+  before: z.number().int().min(1),
+  limit: z.number().int().min(1).max(HISTORY_PAGE),
+});
 /** A fresh token for this connection, sent before the current one expires. */
 export const AuthMessage = z.strictObject({ type: z.literal('auth'), token: z.string().min(1).max(LIMITS.tokenLength) });
 
@@ -73,6 +75,7 @@ export const ClientMessage = z.discriminatedUnion('type', [
   TypingMessage,
   EventSendMessage,
   ResumeMessage,
+  HistoryRequestMessage,
   AuthMessage,
 ]);
 export type ClientMessage = z.infer<typeof ClientMessage>;
@@ -100,8 +103,8 @@ export const ActivityEntry = z.object({
   member: Member,
   /** For `rename`: the name before. */
   previousName: z.string().optional(),
-  /** For `admin`: what the administrator did, and to whom (`disconnect`). */
-  action: z.enum(['disconnect', 'close', 'compact']).optional(),
+  /** For `admin`: what the administrator did, and to whom (`disconnect`). `read_only`/`writable`: editing the document was turned off/on. */
+  action: z.enum(['disconnect', 'close', 'compact', 'read_only', 'writable']).optional(),
   target: Member.optional(),
 });
 export type ActivityEntry = z.infer<typeof ActivityEntry>;
@@ -139,12 +142,23 @@ export const ResumedMessage = z.object({
   /** False when a log had more than RESUME_PAGE missed entries: send `resume` again for the rest. */
   complete: z.boolean(),
 });
+/** The answer to a `history` request: the newest entries below `before`, oldest first; `complete` when none older are stored. */
+export const HistoryMessage = z.object({
+  type: z.literal('history'),
+  log: z.enum(['chat', 'activity']),
+  before: seq,
+  /** Chat messages when `log` is `chat`, activity entries when it is `activity`. */
+  entries: z.array(z.union([ChatMessage, ActivityEntry])),
+  complete: z.boolean(),
+});
 export const AuthenticatedMessage = z.object({
   type: z.literal('authenticated'),
   rights: Rights,
   /** When the new token expires (milliseconds since the epoch). */
   expiresAt: z.number().nullable(),
 });
+/** This member's rights here changed while connected (an administrator made the document read-only or writable again). */
+export const RightsMessage = z.object({ type: z.literal('rights'), rights: Rights, reason: z.string() });
 /**
  * Whether the server can store what it is sent. `failing`: nothing new is acknowledged (chat,
  * activity and events wait in the server's memory, edits are relayed but not yet stored) until a
@@ -184,7 +198,9 @@ export const ServerMessage = z.discriminatedUnion('type', [
   TypingBroadcastMessage,
   EventBroadcastMessage,
   ResumedMessage,
+  HistoryMessage,
   AuthenticatedMessage,
+  RightsMessage,
   StorageMessage,
   SavedMessage,
   ResyncMessage,
@@ -240,31 +256,3 @@ function parseWith<T>(schema: z.ZodType<T>, text: string): ParseResult<T> {
 
 export const parseClientMessage = (text: string): ParseResult<ClientMessage> => parseWith(ClientMessage, text);
 export const parseServerMessage = (text: string): ParseResult<ServerMessage> => parseWith(ServerMessage, text);
-
-/** A stable color per display name, so a person keeps their color across sessions. */
-export const MEMBER_COLORS = [
-  '#e11d48',
-  '#db2777',
-  '#c026d3',
-  '#7c3aed',
-  '#4f46e5',
-  '#2563eb',
-  '#0284c7',
-  '#0891b2',
-  '#0d9488',
-  '#059669',
-  '#16a34a',
-  '#65a30d',
-  '#ca8a04',
-  '#d97706',
-  '#ea580c',
-  '#dc2626',
-] as const;
-
-export function colorForName(displayName: string): string {
-  let hash = 2166136261;
-  for (let i = 0; i < displayName.length; i++) {
-    hash = Math.imul(hash ^ displayName.charCodeAt(i), 16777619);
-  }
-  return MEMBER_COLORS[(hash >>> 0) % MEMBER_COLORS.length] as string;
-}

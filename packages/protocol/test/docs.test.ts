@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { ClientMessage, CloseCode, ErrorCodes, ServerMessage } from '../src/index.js';
+import { ClientMessage, CloseCode, ErrorCodes, HttpErrorCodes, ServerMessage } from '../src/index.js';
 
 const doc = readFileSync(new URL('../../../docs/protocol.md', import.meta.url), 'utf8');
 
@@ -16,6 +16,10 @@ function documented(section: string): Set<string> {
 describe('docs/protocol.md', () => {
   it('documents every error code', () => {
     expect([...documented('Error codes')].sort()).toEqual(Object.keys(ErrorCodes).sort());
+  });
+
+  it('documents every HTTP error code', () => {
+    expect([...documented('HTTP errors')].sort()).toEqual(Object.keys(HttpErrorCodes).sort());
   });
 
   it('documents every close code the server sends', () => {

@@ -1,10 +1,12 @@
 #!/usr/bin/env node
 /**
  * The admin API from a terminal: `npm run admin -- rooms`, `… kick <room> <member>`, `… close
- * <room>`, `… compact <room>`, `… log-level <level>`. Talks to TANDEM_URL (default
+ * <room>`, `… compact <room>`, `… read-only <room>`, `… writable <room>`, `… delete <room> --yes`,
+ * `… log-level <level>`. Talks to TANDEM_URL (default
  * http://localhost:8000) with ADMIN_TOKEN, the token the server runs with.
  */
 import type { Member } from '@tandem/protocol';
+import { CliError, runCli } from './lib/cli.js';
 
 const USAGE = `Usage: npm run admin -- <command>
 
@@ -12,6 +14,9 @@ const USAGE = `Usage: npm run admin -- <command>
   kick <room> <member>       disconnect a member (by name or id); their client does not reconnect by itself
   close <room>               close the room: every member is disconnected
   compact <room>             compact the room's stored log into one snapshot now
+  read-only <room>           turn editing off for everyone (they keep reading and chatting); stored with the document
+  writable <room>            turn editing back on
+  delete <room> --yes        delete the document with all its history; its members are disconnected (4003)
   log-level <level>          fatal, error, warn, info, debug, trace or silent
 
 Environment: TANDEM_URL (default http://localhost:8000), ADMIN_TOKEN (the server's ADMIN_TOKEN).`;
@@ -31,8 +36,6 @@ interface RoomsReply {
   errors: Record<string, number>;
   storage: { ok: boolean; error?: string };
 }
-
-class CliError extends Error {}
 
 const base = (process.env.TANDEM_URL ?? 'http://localhost:8000').replace(/\/$/, '');
 
@@ -100,7 +103,8 @@ async function memberId(room: string, given: string): Promise<string> {
   if (named.length === 1) return named[0]!.id;
   if (named.length > 1)
     throw new CliError(`${named.length} members are called "${given}" in "${room}": give an id (${named.map((m) => m.id).join(', ')}).`);
-  throw new CliError(`no member "${given}" in "${room}" on this node; see \`npm run admin -- rooms\`.`);
+  // Not on this node: in a cluster the server looks the id up on every node.
+  return given;
 }
 
 async function run(args: string[]): Promise<string> {
@@ -131,6 +135,19 @@ async function run(args: string[]): Promise<string> {
       await call('POST', `/api/admin/rooms/${room(name)}/compact`);
       return `Compacted "${name}".`;
     }
+    case 'read-only':
+    case 'writable': {
+      const [name] = need(1) as [string];
+      await call('POST', `/api/admin/rooms/${room(name)}/read-only`, { readOnly: command === 'read-only' });
+      return command === 'read-only' ? `"${name}" is read-only now.` : `"${name}" can be edited again.`;
+    }
+    case 'delete': {
+      const [name, confirm] = rest;
+      if (name === undefined || rest.length > 2) throw new CliError(`"delete" takes a room and --yes.\n\n${USAGE}`);
+      if (confirm !== '--yes') throw new CliError(`Deleting "${name}" cannot be undone: run \`npm run admin -- delete ${name} --yes\`.`);
+      const reply = await call<{ closed: number }>('DELETE', `/api/admin/rooms/${room(name)}`);
+      return `Deleted "${name}" (${reply.closed} connection${reply.closed === 1 ? '' : 's'} closed).`;
+    }
     case 'log-level': {
       const [level] = need(1) as [string];
       const reply = await call<{ level: string }>('PUT', '/api/admin/log-level', { level });
@@ -141,11 +158,4 @@ async function run(args: string[]): Promise<string> {
   }
 }
 
-run(process.argv.slice(2)).then(
-  (output) => console.log(output),
-  (error: unknown) => {
-    if (!(error instanceof CliError)) throw error;
-    console.error(error.message);
-    process.exitCode = 1;
-  },
-);
+runCli(run);

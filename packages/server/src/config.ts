@@ -1,9 +1,18 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import proxyAddr from '@fastify/proxy-addr';
 import { z } from 'zod';
 
-const defaultStaticDir = fileURLToPath(new URL('../../../apps/web/dist', import.meta.url));
+/**
+ * The web app: the repository's build (apps/web/dist) when there is one, else the copy packed
+ * into the installed package (./web, see scripts/web.js). The first is named when neither exists.
+ */
+function defaultStaticDir(): string {
+  const candidates = ['../../../apps/web/dist', '../web'].map((path) => fileURLToPath(new URL(path, import.meta.url)));
+  return candidates.find((dir) => existsSync(join(dir, 'index.html'))) ?? candidates[0]!;
+}
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
@@ -72,7 +81,7 @@ const ConfigSchema = z
     /** Comma-separated origins allowed to open WebSockets besides the server's own; `*` allows any. */
     allowedOrigins: z
       .string()
-      .default('http://localhost:5173,http://127.0.0.1:5173')
+      .default('')
       .transform((list) =>
         list
           .split(',')
@@ -184,6 +193,12 @@ const SOURCES = {
   maxBufferedBytes: ['max-buffered-bytes', 'MAX_BUFFERED_BYTES'],
 } as const satisfies Record<keyof Config, readonly [string, string]>;
 
+/**
+ * Pages on Vite's dev server that connect to :8000 directly, allowed by default only under
+ * NODE_ENV=development. Through Vite's proxy, which keeps the Host header, the app is same-origin.
+ */
+const DEV_ORIGINS = 'http://localhost:5173,http://127.0.0.1:5173';
+
 export class ConfigError extends Error {
   override name = 'ConfigError';
 }
@@ -217,10 +232,11 @@ export function configFromProcess(argv: string[], env: NodeJS.ProcessEnv): Confi
     const value = values[flag] ?? env[envName];
     if (typeof value === 'string' && value !== '') input[key] = value;
   }
+  if (input.allowedOrigins === undefined && env.NODE_ENV === 'development') input.allowedOrigins = DEV_ORIGINS;
   return makeConfig(input as ConfigInput);
 }
 
 export function usage(): string {
   const lines = Object.entries(SOURCES).map(([, [flag, envName]]) => `  --${flag.padEnd(22)} ${envName}`);
-  return `Usage: tandem [options]\n\nEvery option can also be set by the environment variable beside it:\n${lines.join('\n')}`;
+  return `Usage: tandem-server [options]\n\nEvery option can also be set by the environment variable beside it:\n${lines.join('\n')}`;
 }

@@ -1,8 +1,10 @@
 import { readFileSync } from 'node:fs';
+import type { Member } from '@tandem/protocol';
 import type { AddressInfo } from 'node:net';
 import { guestAuthenticator, jwtAuthenticator, type Authenticator } from './auth/authenticator.js';
 import type { Bus } from './cluster/bus.js';
 import { InProcessBus } from './cluster/bus.js';
+import { NO_RELAY } from './cluster/admin-relay.js';
 import { startCluster, type Cluster } from './cluster/cluster.js';
 import type { StreamLog } from './cluster/stream-log.js';
 import type { Config } from './config.js';
@@ -13,6 +15,7 @@ import { LogLimiter } from './lib/log-limiter.js';
 import { Traffic } from './lib/traffic.js';
 import { createLogger, type Logger } from './log.js';
 import { RoomRegistry } from './rooms/registry.js';
+import { AdminActions } from './rooms/admin-actions.js';
 import { committedWrites, type RoomCopy } from './storage/room-log.js';
 import { PostgresStorage } from './storage/postgres.js';
 import { SqliteStorage } from './storage/sqlite.js';
@@ -108,6 +111,8 @@ export async function startTandem(config: Config, options: StartOptions = {}): P
     log,
     settings: config,
   });
+  const whoIsIn = async (rooms: readonly string[]): Promise<Map<string, Member[]>> =>
+    cluster?.presence.members(rooms) ?? new Map(rooms.map((room) => [room, registry.get(room)?.members ?? []]));
   const tls = config.tlsCert && config.tlsKey ? { cert: readFileSync(config.tlsCert), key: readFileSync(config.tlsKey) } : null;
   const gateway = new Gateway({ registry, log, authenticator, config, secure: tls !== null, traffic, logLimiter });
   const metricsServer =
@@ -126,13 +131,14 @@ export async function startTandem(config: Config, options: StartOptions = {}): P
     admin: {
       token: config.adminToken ?? null,
       registry,
+      actions: new AdminActions({ registry, storage, persistence, relay: cluster?.adminRelay ?? NO_RELAY, whoIsIn, log }),
       traffic,
       storageHealth: () => persistence.health,
       compactor: cluster?.compactor ?? null,
       log,
     },
     shuttingDown: () => closing !== null,
-    whoIsIn: async (rooms) => cluster?.presence.members(rooms) ?? new Map(rooms.map((room) => [room, registry.get(room)?.members ?? []])),
+    whoIsIn,
     readinessProblems: async () => {
       const problems = cluster?.problems() ?? [];
       const database = await postgres?.problem(1_000);

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { member, startServer, until } from './helpers.js';
+import { member, startServer, tempDir, until } from './helpers.js';
 
 const TOKEN = 'an-admin-token-for-tests';
 const auth = { authorization: `Bearer ${TOKEN}` };
@@ -82,6 +82,84 @@ describe('admin API and CLI', () => {
     expect(server.log.level).toBe('debug');
   });
 
+  it('makes a document read-only for everyone, live and after a restart, and editable again', async () => {
+    const dataDir = tempDir();
+    let server = await startServer({ adminToken: TOKEN, dataDir });
+    const ada = await member(server.wsUrl, 'handbook', 'Ada');
+    const bob = await member(server.wsUrl, 'handbook', 'Bob');
+    ada.doc.getText('t').insert(0, 'v1');
+    await ada.whenSaved();
+    const readOnly = (value: boolean) =>
+      fetch(`${server.url}/api/admin/rooms/handbook/read-only`, {
+        method: 'POST',
+        headers: { ...auth, 'content-type': 'application/json' },
+        body: JSON.stringify({ readOnly: value }),
+      });
+
+    expect(await (await readOnly(true)).json()).toEqual({ readOnly: true });
+    await until(() => bob.rights === 'comment' && ada.rights === 'comment', 'both are told their rights changed', 5_000, bob);
+    await until(() => ada.activity.some((e) => e.kind === 'admin' && e.action === 'read_only'), 'the history says why');
+    // An edit now is undone on the client and refused by the server; chat still works.
+    const refused = new Promise<{ code: string }>((resolve) => bob.once('error', resolve));
+    bob.doc.getText('t').insert(0, 'sneaky ');
+    expect(await refused).toMatchObject({ code: 'read_only' });
+    bob.sendChat('can we still talk?');
+    await until(() => ada.chat.some((m) => m.text === 'can we still talk?'), 'chat still works');
+    const watcher = await member(server.wsUrl, 'handbook', 'Watcher');
+    expect(watcher.doc.getText('t').toString()).toBe('v1');
+    expect(watcher.rights).toBe('comment');
+    const listed = (await (await fetch(`${server.url}/api/admin/rooms`, { headers: auth })).json()) as {
+      rooms: Array<{ readOnly: boolean }>;
+    };
+    expect(listed.rooms[0]!.readOnly).toBe(true);
+
+    // The flag is stored with the document.
+    await server.close();
+    server = await startServer({ adminToken: TOKEN, dataDir });
+    const later = await member(server.wsUrl, 'handbook', 'Later');
+    expect(later.rights).toBe('comment');
+    expect(((await (await fetch(`${server.url}/api/documents/handbook`)).json()) as { readOnly: boolean }).readOnly).toBe(true);
+
+    expect(await (await readOnly(false)).json()).toEqual({ readOnly: false });
+    await until(() => later.rights === 'write', 'editing is back', 5_000, later);
+    later.doc.getText('t').insert(2, ' and v2');
+    await later.whenSaved();
+    expect(later.doc.getText('t').toString()).toBe('v1 and v2');
+    expect(
+      (
+        await fetch(`${server.url}/api/admin/rooms/no-such-doc/read-only`, {
+          method: 'POST',
+          headers: { ...auth, 'content-type': 'application/json' },
+          body: '{"readOnly":true}',
+        })
+      ).status,
+    ).toBe(404);
+  });
+
+  it('deletes a document: its members are closed with 4003 and nothing of it is left', async () => {
+    const server = await startServer({ adminToken: TOKEN });
+    const ada = await member(server.wsUrl, 'doomed', 'Ada');
+    ada.doc.getText('t').insert(0, 'soon gone');
+    ada.sendChat('last words');
+    await until(() => ada.chat.length === 1, 'the chat is stored');
+    await ada.whenSaved();
+    const deleted = await fetch(`${server.url}/api/admin/rooms/doomed`, { method: 'DELETE', headers: auth });
+    expect(await deleted.json()).toEqual({ deleted: true, closed: 1 });
+    await until(() => ada.status.state === 'closed', 'Ada is closed and does not reconnect');
+    expect(ada.status.state === 'closed' && ada.status.reason).toContain('4003');
+    expect(
+      ((await fetch(`${server.url}/api/documents`).then((r) => r.json())) as { documents: Array<{ name: string }> }).documents.map(
+        (d) => d.name,
+      ),
+    ).not.toContain('doomed');
+    // Joining the name again starts an empty document with no history.
+    const cy = await member(server.wsUrl, 'doomed', 'Cy');
+    expect(cy.doc.getText('t').toString()).toBe('');
+    expect(cy.chat).toEqual([]);
+    expect(cy.activity.map((e) => e.kind)).toEqual(['join']);
+    expect((await fetch(`${server.url}/api/admin/rooms/never-was`, { method: 'DELETE', headers: auth })).status).toBe(404);
+  });
+
   it('does the same from `npm run admin`', async () => {
     const server = await startServer({ adminToken: TOKEN });
     const ada = await member(server.wsUrl, 'cli-room', 'Ada');
@@ -97,5 +175,15 @@ describe('admin API and CLI', () => {
     expect(missing.code).toBe(1);
     expect(missing.err).toContain('no member "Nobody"');
     expect(ada.status.state).toBe('open');
-  }, 30_000);
+    expect((await adminCli(server.url, ['read-only', 'cli-room'])).out).toContain('"cli-room" is read-only now.');
+    await until(() => ada.rights === 'comment', 'Ada may not edit', 5_000, ada);
+    expect((await adminCli(server.url, ['writable', 'cli-room'])).out).toContain('"cli-room" can be edited again.');
+    await until(() => ada.rights === 'write', 'Ada may edit again', 5_000, ada);
+    const unconfirmed = await adminCli(server.url, ['delete', 'cli-room']);
+    expect(unconfirmed.code).toBe(1);
+    expect(unconfirmed.err).toContain('cannot be undone');
+    expect(ada.status.state).toBe('open');
+    expect((await adminCli(server.url, ['delete', 'cli-room', '--yes'])).out).toContain('Deleted "cli-room" (1 connection closed).');
+    await until(() => ada.status.state === 'closed', 'Ada is closed');
+  }, 60_000);
 });

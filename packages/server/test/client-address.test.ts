@@ -51,6 +51,22 @@ describe('the client address behind proxies (TRUST_PROXY)', () => {
     expect(new ClientAddresses(['127.0.0.1']).ofRequest(request('::1', '198.51.100.1'))).toBe('::1');
   });
 
+  it('believes X-Forwarded-Proto from a trusted proxy only, the nearest entry', () => {
+    const from = (peer: string, proto: string | undefined): IncomingMessage =>
+      ({
+        socket: { remoteAddress: peer },
+        headers: proto === undefined ? {} : { 'x-forwarded-proto': proto },
+      }) as unknown as IncomingMessage;
+    const addresses = new ClientAddresses(['loopback']);
+    expect(addresses.forwardedScheme(from('127.0.0.1', 'https'))).toBe('https');
+    expect(addresses.forwardedScheme(from('::1', 'http, HTTPS'))).toBe('https');
+    expect(addresses.forwardedScheme(from('127.0.0.1', 'https, http'))).toBe('http');
+    expect(addresses.forwardedScheme(from('127.0.0.1', 'gopher'))).toBeNull();
+    expect(addresses.forwardedScheme(from('127.0.0.1', undefined))).toBeNull();
+    expect(addresses.forwardedScheme(from('203.0.113.5', 'https'))).toBeNull();
+    expect(new ClientAddresses([]).forwardedScheme(from('127.0.0.1', 'https'))).toBeNull();
+  });
+
   it('reads TRUST_PROXY as a comma-separated list and refuses an entry that is not an address or range', () => {
     expect(makeConfig().trustProxy).toEqual([]);
     expect(makeConfig({ trustProxy: 'loopback, 10.0.0.0/8,,2001:db8::/32' }).trustProxy).toEqual([

@@ -27,6 +27,18 @@ describe('configuration', () => {
     expect(() => configFromProcess(['--prot', '1'], {})).toThrow(/Unknown option '--prot'[\s\S]*Usage: tandem/);
   });
 
+  it("allows Vite's dev origins by default only under NODE_ENV=development", () => {
+    const dev = ['http://localhost:5173', 'http://127.0.0.1:5173'];
+    expect(makeConfig().allowedOrigins).toEqual([]);
+    expect(configFromProcess([], {}).allowedOrigins).toEqual([]);
+    expect(configFromProcess([], { NODE_ENV: 'production' }).allowedOrigins).toEqual([]);
+    expect(configFromProcess([], { NODE_ENV: 'test' }).allowedOrigins).toEqual([]);
+    expect(configFromProcess([], { NODE_ENV: 'development' }).allowedOrigins).toEqual(dev);
+    const given = { NODE_ENV: 'development', ALLOWED_ORIGINS: 'https://App.example/' };
+    expect(configFromProcess([], given).allowedOrigins).toEqual(['https://app.example']);
+    expect(configFromProcess(['--allowed-origins', '*'], { NODE_ENV: 'development' }).allowedOrigins).toEqual(['*']);
+  });
+
   it('chooses the mode from REDIS_URL and DATABASE_URL, and refuses Redis without PostgreSQL, naming the setting', () => {
     const single = configFromProcess([], {});
     expect([single.redisUrl, single.databaseUrl]).toEqual([undefined, undefined]);

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { connect, type ConnectOptions, type RoomHandle } from '@tandem/client';
+import { connect, type ConnectOptions, type RoomHandle, type WebSocketLike } from '@tandem/client';
 import { afterEach } from 'vitest';
 import WebSocket from 'ws';
 import { makeConfig, startTandem, type ConfigInput, type StartOptions, type TandemServer } from '../src/index.js';
@@ -41,7 +41,7 @@ export async function startServer(config: ConfigInput = {}, options: StartOption
 
 /** An SDK client over a real `ws` socket, closed after the test. */
 export function client(url: string, room: string, options: ConnectOptions = {}): RoomHandle {
-  const handle = connect(url, room, { WebSocket: WebSocket as never, backoff: { baseMs: 50, capMs: 500 }, ...options });
+  const handle = connect(url, room, { WebSocket, backoff: { baseMs: 50, capMs: 500 }, ...options });
   onCleanup(() => handle.destroy());
   return handle;
 }
@@ -82,7 +82,7 @@ export function until(check: () => boolean, what: string, timeoutMs = 5_000, han
 }
 
 /** A `ws` WebSocket class for the SDK that keeps every socket it opens (to cut or count them). */
-export function trackedWebSocket(): { WebSocket: never; sockets: WebSocket[] } {
+export function trackedWebSocket(): { WebSocket: WebSocketLike; sockets: WebSocket[] } {
   const sockets: WebSocket[] = [];
   class Tracked extends WebSocket {
     constructor(url: string, protocols?: string | string[]) {
@@ -90,7 +90,7 @@ export function trackedWebSocket(): { WebSocket: never; sockets: WebSocket[] } {
       sockets.push(this);
     }
   }
-  return { WebSocket: Tracked as never, sockets };
+  return { WebSocket: Tracked, sockets };
 }
 
 /** Resolves with the next value an emitter passes to `event`. */

@@ -137,7 +137,7 @@ describe('room lifecycle', () => {
       const handles = await Promise.all(
         Array.from({ length: rooms * perRoom }, async (_, i) => {
           // Not through the helpers: their cleanup list would keep every handle alive.
-          const handle = connect(server.wsUrl, `mem-${i % rooms}`, { name: `user-${i}`, WebSocket: WebSocket as never });
+          const handle = connect(server.wsUrl, `mem-${i % rooms}`, { name: `user-${i}`, WebSocket });
           await Promise.all([handle.whenSynced(), handle.whenJoined()]);
           handle.doc.getText('t').insert(0, `edit ${i} `);
           handle.sendChat(`hello from ${i}`);

@@ -41,6 +41,13 @@ describe('logs that cannot be flooded', () => {
     expect(summaries.find((line) => line.msg.startsWith('WebSocket upgrade refused'))?.repeated).toBe(99);
   }, 60_000);
 
+  it('logs a refusal with the address a trusted proxy names, not the proxy', async () => {
+    const { log, lines } = capturedLogger();
+    const server = await startServer({ logLevel: 'info', trustProxy: '127.0.0.1' }, { logger: log });
+    await refusal(`${server.wsUrl}/not-a-room-path`, undefined, { headers: { 'x-forwarded-for': '203.0.113.7' } });
+    expect(lines.find((line) => line.msg?.startsWith('WebSocket upgrade refused'))).toMatchObject({ address: '203.0.113.7', status: 404 });
+  });
+
   it('summarises each kind once per interval and counts what it could not remember', async () => {
     const { log, lines } = capturedLogger();
     const limiter = new LogLimiter(log, 50);

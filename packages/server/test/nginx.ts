@@ -32,10 +32,17 @@ function accepting(port: number): Promise<boolean> {
  * of `nodes`, with its files in a temp prefix directory; stopped by PID.
  */
 export async function startNginx(nodes: ReadonlyArray<{ host: string; port: number }>): Promise<NginxInstance> {
-  const binary = nginxBinary();
   const port = await freePort();
-  const { prefix, args } = prepareNginx({ listen: [`127.0.0.1:${port}`], nodes });
-  const child = spawn(binary, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  const nginx = await runNginx(prepareNginx({ listen: [`127.0.0.1:${port}`], nodes }), port);
+  return { ...nginx, port, url: `http://127.0.0.1:${port}`, wsUrl: `ws://127.0.0.1:${port}` };
+}
+
+/** nginx in the foreground from a prepared prefix (see deploy/nginx/local.ts), once it accepts connections on `port`. */
+export async function runNginx(
+  { prefix, args }: { prefix: string; args: string[] },
+  port: number,
+): Promise<Pick<NginxInstance, 'errors' | 'stop'>> {
+  const child = spawn(nginxBinary(), args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr?.on('data', (chunk) => (stderr += chunk));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
@@ -55,5 +62,5 @@ export async function startNginx(nodes: ReadonlyArray<{ host: string; port: numb
     }
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
-  return { port, url: `http://127.0.0.1:${port}`, wsUrl: `ws://127.0.0.1:${port}`, errors: () => stderr, stop };
+  return { errors: () => stderr, stop };
 }

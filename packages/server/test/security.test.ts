@@ -25,10 +25,22 @@ describe('handshake refusals', () => {
     const server = await startServer({ allowedOrigins: 'https://app.example' });
     const refused = await refusal(`${server.wsUrl}/ws/r`, undefined, { origin: 'https://evil.example' });
     expect(refused.status).toBe(403);
-    expect(refused.body.error).toMatch(/origin https:\/\/evil\.example may not/);
+    expect(refused.body).toEqual({ error: expect.stringMatching(/origin https:\/\/evil\.example may not/), code: 'forbidden' });
     await rawSocket(server.wsUrl, 'r', undefined, { origin: server.url });
     await rawSocket(server.wsUrl, 'r', undefined, { origin: 'https://app.example' });
     await rawSocket(server.wsUrl, 'r');
+  });
+
+  it('takes the https page of a TLS-terminating proxy as its own origin only when the proxy is trusted', async () => {
+    // What nginx passes on for a page at https://<host>: the browser's Host and Origin, and the scheme it was reached by.
+    const viaProxy = (server: { url: string }) => ({
+      origin: server.url.replace('http:', 'https:'),
+      headers: { 'X-Forwarded-Proto': 'https' },
+    });
+    const trusting = await startServer({ trustProxy: 'loopback' });
+    await rawSocket(trusting.wsUrl, 'r', undefined, viaProxy(trusting));
+    const untrusting = await startServer();
+    expect((await refusal(`${untrusting.wsUrl}/ws/r`, undefined, viaProxy(untrusting))).status).toBe(403);
   });
 
   it('answers too many handshakes a second from one address with 429 and Retry-After', async () => {
@@ -277,7 +289,7 @@ describe('HTTP hygiene', () => {
     });
     const body = await response.text();
     expect(response.status).toBe(400);
-    expect(JSON.parse(body)).toMatchObject({ statusCode: 400 });
+    expect(JSON.parse(body)).toEqual({ error: expect.stringMatching(/JSON/), code: 'bad_request' });
     expect(body).not.toMatch(/node_modules|\.js:\d+/);
   });
 });

@@ -102,5 +102,40 @@ export function storageContract(name: string, open: (retention?: Retention) => P
       expect(await storage.getDocument('nothing')).toBeNull();
       expect((await storage.listDocuments(10)).map((d) => d.name)).toEqual(['notes', 'plans']);
     });
+
+    it('keeps a read-only flag with the document and hands it to the room when it loads', async () => {
+      const storage = await open();
+      await storage.createDocument('plans', 'Plans');
+      expect(await storage.setReadOnly('plans', true)).toMatchObject({ name: 'plans', title: 'Plans', readOnly: true });
+      expect((await storage.getDocument('plans'))?.readOnly).toBe(true);
+      expect((await storage.listDocuments(10))[0]?.readOnly).toBe(true);
+      expect((await storage.loadRoom('plans', { tail: 10, dedupeWindow: 10 })).readOnly).toBe(true);
+      await storage.setReadOnly('plans', false);
+      expect((await storage.loadRoom('plans', { tail: 10, dedupeWindow: 10 })).readOnly).toBe(false);
+      // A room joined but not yet registered is registered, titled by its name.
+      expect(await storage.setReadOnly('joined-only', true)).toMatchObject({ name: 'joined-only', title: 'joined-only', readOnly: true });
+    });
+
+    it('deletes a document with everything stored of its room, and nothing of the others', async () => {
+      const storage = await open();
+      const update = Y.encodeStateAsUpdate(new Y.Doc());
+      const everything = () => writes({ updates: [update], chat: [chat(1)], activity: [activity(1)], events: [event(1)] });
+      await storage.write(
+        new Map([
+          ['gone', everything()],
+          ['kept', everything()],
+        ]),
+      );
+      await storage.write(new Map([['gone', writes({ snapshot: update })]]));
+      expect(await storage.deleteDocument('gone')).toBe(true);
+      expect(await storage.deleteDocument('gone')).toBe(false);
+      expect(await storage.getDocument('gone')).toBeNull();
+      const gone = await storage.loadRoom('gone', { tail: 10, dedupeWindow: 10 });
+      expect(gone).toMatchObject({ updates: [], chat: [], activity: [], recentChatIds: [], chatSeq: 0, activitySeq: 0, eventSeq: 0 });
+      expect(await storage.readChat('gone', 0, 10)).toEqual([]);
+      const kept = await storage.loadRoom('kept', { tail: 10, dedupeWindow: 10 });
+      expect(kept).toMatchObject({ chatSeq: 1, activitySeq: 1, eventSeq: 1 });
+      expect(kept.updates).toHaveLength(1);
+    });
   });
 }

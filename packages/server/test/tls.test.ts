@@ -1,47 +1,9 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { get } from 'node:https';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { client, spawnServer, startServer, tempDir, until } from './helpers.js';
-
-/** A self-signed certificate for localhost and 127.0.0.1, made with openssl for this test. */
-function selfSigned(): { cert: string; key: string; pem: Buffer } {
-  const dir = tempDir();
-  const cert = join(dir, 'cert.pem');
-  const key = join(dir, 'key.pem');
-  try {
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:prime256v1',
-        '-nodes',
-        '-keyout',
-        key,
-        '-out',
-        cert,
-        '-days',
-        '1',
-        '-subj',
-        '/CN=localhost',
-        '-addext',
-        'subjectAltName=DNS:localhost,IP:127.0.0.1',
-      ],
-      { stdio: 'pipe' },
-    );
-  } catch (error) {
-    throw new Error(`openssl could not make a test certificate (install it: apt-get install openssl): ${(error as Error).message}`, {
-      cause: error,
-    });
-  }
-  return { cert, key, pem: readFileSync(cert) };
-}
+import { selfSigned } from './certs.js';
+import { client, spawnServer, startServer, until } from './helpers.js';
 
 function httpsJson(url: string, ca: Buffer): Promise<unknown> {
   return new Promise((resolve, reject) => {
@@ -65,8 +27,8 @@ describe('TLS', () => {
       }
     }
     const wssUrl = server.url.replace('https', 'wss');
-    const alice = client(wssUrl, 'secure', { name: 'Alice', WebSocket: TrustingWebSocket as never });
-    const bob = client(wssUrl, 'secure', { name: 'Bob', WebSocket: TrustingWebSocket as never });
+    const alice = client(wssUrl, 'secure', { name: 'Alice', WebSocket: TrustingWebSocket });
+    const bob = client(wssUrl, 'secure', { name: 'Bob', WebSocket: TrustingWebSocket });
     await Promise.all([alice.whenSynced(), bob.whenSynced()]);
     alice.doc.getText('t').insert(0, 'encrypted in transit');
     await until(() => bob.doc.getText('t').toString() === 'encrypted in transit', 'the edit over wss');

@@ -4,8 +4,10 @@ import {
   ApiError,
   closeRoom,
   compactRoom,
+  deleteDocument,
   disconnectMember,
   getAdminOverview,
+  setReadOnly,
   type AdminMember,
   type AdminOverview,
   type AdminRoom,
@@ -94,6 +96,8 @@ interface RoomActions {
   disconnect: (room: AdminRoom, member: AdminMember) => void;
   compact: (room: AdminRoom) => void;
   close: (room: AdminRoom) => void;
+  setReadOnly: (room: AdminRoom, readOnly: boolean) => void;
+  delete: (room: AdminRoom) => void;
 }
 
 function RoomsTable({ rooms, actions }: { rooms: AdminRoom[]; actions: RoomActions }) {
@@ -129,6 +133,7 @@ function RoomsTable({ rooms, actions }: { rooms: AdminRoom[]; actions: RoomActio
             <tr key={room.name}>
               <th scope="row">
                 <span className="room-name">{room.name}</span>
+                {room.readOnly && <span className="tag">read-only</span>}
                 <span className="muted small">loaded {formatAgo(room.loadedAt)}</span>
               </th>
               <td className="num">{room.connections}</td>
@@ -162,8 +167,14 @@ function RoomsTable({ rooms, actions }: { rooms: AdminRoom[]; actions: RoomActio
                   <button type="button" className="small" disabled={actions.busy} onClick={() => actions.compact(room)}>
                     Compact
                   </button>
+                  <button type="button" className="small" disabled={actions.busy} onClick={() => actions.setReadOnly(room, !room.readOnly)}>
+                    {room.readOnly ? 'Make editable' : 'Make read-only'}
+                  </button>
                   <button type="button" className="small danger" disabled={actions.busy} onClick={() => actions.close(room)}>
                     Close room
+                  </button>
+                  <button type="button" className="small danger" disabled={actions.busy} onClick={() => actions.delete(room)}>
+                    Delete
                   </button>
                 </div>
               </td>
@@ -262,6 +273,16 @@ export function AdminPage() {
     close: (room) => {
       const question = `Close ${room.name}? Everyone in it (${room.members.length}) is disconnected, and their pages do not reconnect by themselves.`;
       if (confirm(question)) void act(() => closeRoom(token, room.name), `Closed ${room.name}.`, `Could not close ${room.name}`);
+    },
+    setReadOnly: (room, readOnly) =>
+      void act(
+        () => setReadOnly(token, room.name, readOnly),
+        readOnly ? `${room.name} is read-only now.` : `${room.name} can be edited again.`,
+        `Could not change ${room.name}`,
+      ),
+    delete: (room) => {
+      const question = `Delete ${room.name} with all its history? This cannot be undone; everyone in it (${room.members.length}) is disconnected.`;
+      if (confirm(question)) void act(() => deleteDocument(token, room.name), `Deleted ${room.name}.`, `Could not delete ${room.name}`);
     },
   };
 

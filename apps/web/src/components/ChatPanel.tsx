@@ -18,15 +18,24 @@ interface ChatPanelProps {
   chat: readonly ChatMessage[];
   pending: readonly PendingChat[];
   typing: readonly Member[];
+  /** Older messages than those shown may be loaded from the server. */
+  older: boolean;
 }
 
-export function ChatPanel({ handle, canWrite, me, chat, pending, typing }: ChatPanelProps) {
+/** Within this many pixels of the top of the list, scrolling up loads older messages. */
+const LOAD_OLDER_AT_PX = 40;
+
+export function ChatPanel({ handle, canWrite, me, chat, pending, typing, older }: ChatPanelProps) {
   const [open, setOpen] = useState(() => !matchMedia('(max-width: 800px)').matches);
   const [draft, setDraft] = useState('');
   const newestSeq = chat.at(-1)?.seq ?? 0;
   const [seenSeq, setSeenSeq] = useState(newestSeq);
   const listRef = useRef<HTMLOListElement>(null);
   const bodyId = useId();
+  const [loadingOlder, setLoadingOlder] = useState(false);
+  const [olderProblem, setOlderProblem] = useState<string | null>(null);
+  /** The list's height before older messages were put above: the view stays on what the reader was looking at. */
+  const heightBeforeOlder = useRef<number | null>(null);
 
   // While the panel is open everything is seen; while collapsed, others' new messages count as unread.
   useEffect(() => {
@@ -37,7 +46,30 @@ export function ChatPanel({ handle, canWrite, me, chat, pending, typing }: ChatP
   useLayoutEffect(() => {
     const list = listRef.current;
     if (list) list.scrollTop = list.scrollHeight;
-  }, [chat.length, pending.length, open]);
+  }, [newestSeq, pending.length, open]);
+
+  const oldestSeq = chat[0]?.seq;
+  useLayoutEffect(() => {
+    const list = listRef.current;
+    if (!list || heightBeforeOlder.current === null) return;
+    list.scrollTop += list.scrollHeight - heightBeforeOlder.current;
+    heightBeforeOlder.current = null;
+  }, [oldestSeq]);
+
+  const loadOlder = () => {
+    if (loadingOlder || !older) return;
+    setLoadingOlder(true);
+    setOlderProblem(null);
+    heightBeforeOlder.current = listRef.current?.scrollHeight ?? null;
+    handle.loadOlder('chat').then(
+      () => setLoadingOlder(false),
+      (error: unknown) => {
+        heightBeforeOlder.current = null;
+        setLoadingOlder(false);
+        setOlderProblem(error instanceof Error ? error.message : String(error));
+      },
+    );
+  };
 
   const send = (event: FormEvent) => {
     event.preventDefault();
@@ -61,7 +93,21 @@ export function ChatPanel({ handle, canWrite, me, chat, pending, typing }: ChatP
         </button>
       </h2>
       <div id={bodyId} className="chat-body" hidden={!open}>
-        <ol className="messages" ref={listRef}>
+        <ol
+          className="messages"
+          ref={listRef}
+          onScroll={(event) => {
+            if (event.currentTarget.scrollTop < LOAD_OLDER_AT_PX) loadOlder();
+          }}
+        >
+          {older && (
+            <li className="load-older">
+              <button type="button" className="ghost small" disabled={loadingOlder} onClick={loadOlder}>
+                {loadingOlder ? 'Loading earlier messages…' : 'Load earlier messages'}
+              </button>
+              {olderProblem && <span className="muted small">{olderProblem}</span>}
+            </li>
+          )}
           {chat.length === 0 && pending.length === 0 && <li className="muted empty">No messages yet. Say hello!</li>}
           {chat.map((message) => (
             <li key={message.seq} className={message.author.id === me?.id ? 'mine' : undefined}>

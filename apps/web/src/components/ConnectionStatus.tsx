@@ -54,6 +54,7 @@ function describe(status: Status, storage: StorageStatus, online: boolean, now: 
     const code = closeCodeOf(status.reason);
     if (code === CloseCode.disconnectedByAdmin) return { text: 'Disconnected by an administrator', tone: 'error' };
     if (code === CloseCode.roomClosedByAdmin) return { text: 'Room closed by an administrator', tone: 'error' };
+    if (code === CloseCode.documentDeleted) return { text: 'This document was deleted', tone: 'error' };
   }
   if (!online || status.state === 'closed') return { text: 'Offline', tone: 'offline' };
   switch (status.state) {

@@ -36,7 +36,7 @@ export function DocumentList({ name, onSignOut }: { name: string; onSignOut: () 
     if (!title.trim()) return;
     setBusy(true);
     try {
-      const doc = await createDocument(title.trim());
+      const doc = await createDocument({ title: title.trim() });
       navigate(documentPath(doc.name));
     } catch (err) {
       setError(`Could not create the document: ${(err as Error).message}`);

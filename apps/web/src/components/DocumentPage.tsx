@@ -1,7 +1,6 @@
 import { useEffect, useState, type FormEvent } from 'react';
 import { useRoom, useRoomSnapshot } from '@tandem/client/react';
 import { canChat, canEdit, colorForName, LIMITS } from '@tandem/protocol';
-import { getDocument } from '../api.js';
 import { ActivityPanel } from './ActivityPanel.js';
 import { ChatPanel } from './ChatPanel.js';
 import { ConnectionStatus, SaveStatus } from './ConnectionStatus.js';
@@ -33,22 +32,20 @@ function RenameButton({ name, onRename }: { name: string; onRename: (name: strin
   );
 }
 
-export function DocumentPage({ room, name, onRename }: { room: string; name: string; onRename: (name: string) => void }) {
+export function DocumentPage({
+  room,
+  title,
+  name,
+  onRename,
+}: {
+  room: string;
+  title: string;
+  name: string;
+  onRename: (name: string) => void;
+}) {
   const handle = useRoom(location.origin, room, { name });
   const snapshot = useRoomSnapshot(handle);
-  const [title, setTitle] = useState(room);
   const [copied, setCopied] = useState(false);
-
-  useEffect(() => {
-    let current = true;
-    getDocument(room).then(
-      (doc) => current && setTitle(doc.title),
-      () => {}, // keep the room name as the title
-    );
-    return () => {
-      current = false;
-    };
-  }, [room]);
 
   useEffect(() => {
     document.title = `${title} · Tandem`;
@@ -73,7 +70,11 @@ export function DocumentPage({ room, name, onRename }: { room: string; name: str
           </button>
           <RenameButton name={name} onRename={onRename} />
           <ConnectionStatus status={snapshot.status} storage={snapshot.storage} />
-          {canEdit(snapshot.rights) && <SaveStatus status={snapshot.status} storage={snapshot.storage} unsaved={snapshot.unsaved} />}
+          {canEdit(snapshot.rights) ? (
+            <SaveStatus status={snapshot.status} storage={snapshot.storage} unsaved={snapshot.unsaved} />
+          ) : (
+            snapshot.me && <span className="tag">Read-only</span>
+          )}
         </div>
       </header>
       <main className="doc-main">
@@ -96,9 +97,10 @@ export function DocumentPage({ room, name, onRename }: { room: string; name: str
             chat={snapshot.chat}
             pending={snapshot.pendingChat}
             typing={snapshot.typing}
+            older={snapshot.olderChat}
           />
         )}
-        <ActivityPanel activity={snapshot.activity} />
+        <ActivityPanel handle={handle} activity={snapshot.activity} older={snapshot.olderActivity} />
       </aside>
     </div>
   );

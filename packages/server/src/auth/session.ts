@@ -4,6 +4,7 @@ import { rightFor } from './rights.js';
 
 /** How long before a token expires the client is asked for a fresh one. */
 const EXPIRY_WARNING_MS = 60_000;
+const RANK: Record<Rights, number> = { read: 0, comment: 1, write: 2 };
 /** setTimeout fires at once for delays past 2^31 - 1 ms (about 24.8 days). */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -23,6 +24,8 @@ export class Session {
   readonly #events: SessionEvents;
   #identity: Identity;
   #rights: Rights;
+  /** A cap on the token's rights from the document itself (read-only: `comment`). */
+  #cap: Rights | null = null;
   #timers: NodeJS.Timeout[] | null = null;
 
   constructor(room: string, identity: Identity, rights: Rights, events: SessionEvents) {
@@ -37,13 +40,21 @@ export class Session {
     return this.#identity;
   }
 
+  /** What the member may do: the token's rights, capped by the document's. */
   get rights(): Rights {
-    return this.#rights;
+    return this.#cap !== null && RANK[this.#cap] < RANK[this.#rights] ? this.#cap : this.#rights;
+  }
+
+  /** Caps the rights whatever the token grants (null: no cap). Returns whether `rights` changed. */
+  cap(cap: Rights | null): boolean {
+    const before = this.rights;
+    this.#cap = cap;
+    return this.rights !== before;
   }
 
   /**
    * Takes a fresh identity: the same user, with rights for this room recomputed and the expiry
-   * clock restarted. Returns the new rights, or null (and changes nothing) when the identity is
+   * clock restarted. Returns the new rights (capped), or null (and changes nothing) when the identity is
    * another user's or gives no rights here.
    */
   renew(identity: Identity): Rights | null {
@@ -52,7 +63,7 @@ export class Session {
     this.#identity = identity;
     this.#rights = rights;
     this.#arm();
-    return rights;
+    return this.rights;
   }
 
   /** Stops the expiry clock (the connection closed). */

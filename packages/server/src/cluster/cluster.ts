@@ -5,6 +5,7 @@ import type { CommittedBatch, RoomCopy } from '../storage/room-log.js';
 import type { SharedStorage } from '../storage/storage.js';
 import type { StorageHealth } from '../storage/health.js';
 import { Compactor } from './compactor.js';
+import { RedisAdminRelay } from './redis-admin-relay.js';
 import { RedisBus } from './redis-bus.js';
 import { RedisPresence } from './redis-presence.js';
 import { connectRedis } from './redis.js';
@@ -28,6 +29,7 @@ export interface Cluster {
   readonly bus: RedisBus;
   readonly presence: RedisPresence;
   readonly compactor: Compactor;
+  readonly adminRelay: RedisAdminRelay;
   /** Why this node cannot serve new clients now (empty when it can). */
   problems(): string[];
   close(): Promise<void>;
@@ -86,6 +88,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     bus: new RedisBus(redis, subscriber, node),
     presence,
     compactor,
+    adminRelay: new RedisAdminRelay(redis, subscriber, node, log),
     problems: () => (redis.status === 'ready' ? [] : [`cannot reach Redis (connection ${redis.status})`]),
     async close() {
       await presence.close();

@@ -30,3 +30,6 @@ export function roomOfLogKey(key: string): string {
 /** Rooms whose log has entries not yet compacted into PostgreSQL, one task each (a consumer group reads it). */
 export const COMPACTION_TASKS = 'tandem:compaction-tasks';
 export const COMPACTORS_GROUP = 'compactors';
+
+/** Admin actions (disconnect, close, read-only, delete) between nodes (pub/sub). */
+export const ADMIN_CHANNEL = 'tandem:admin';

@@ -1,5 +1,5 @@
 import { Redis, type Result } from 'ioredis';
-import { APPEND, COMPACTED, ENSURE_EPOCH, PRESENCE, REAP_PRESENCE } from './scripts.js';
+import { APPEND, COMPACTED, DELETE_ROOM, ENSURE_EPOCH, PRESENCE, REAP_PRESENCE } from './scripts.js';
 
 type Arg = string | Buffer | number;
 
@@ -10,6 +10,7 @@ declare module 'ioredis' {
     tandemCompacted(...args: Arg[]): Result<number, Context>;
     tandemPresence(...args: Arg[]): Result<number, Context>;
     tandemReapPresence(...args: Arg[]): Result<number, Context>;
+    tandemDeleteRoom(...args: Arg[]): Result<number, Context>;
   }
 }
 
@@ -33,6 +34,7 @@ export function connectRedis(url: string, options: { blocking?: boolean } = {}):
       tandemCompacted: { numberOfKeys: 3, lua: COMPACTED },
       tandemPresence: { numberOfKeys: 1, lua: PRESENCE },
       tandemReapPresence: { numberOfKeys: 1, lua: REAP_PRESENCE },
+      tandemDeleteRoom: { numberOfKeys: 4, lua: DELETE_ROOM },
     },
   });
   // Errors surface through the commands that fail; the connection retries by itself.

@@ -1,3 +1,6 @@
+/** The epoch of a deleted room: an append that was under way when it was deleted finds it and is dropped, not republished. */
+export const DELETED_EPOCH = 'deleted';
+
 /** Chat ids remembered per room in Redis for de-duplication (as the Journal does in memory). */
 export const CHAT_ID_WINDOW = 10_000;
 
@@ -66,7 +69,8 @@ return {'OK', id}
  */
 export const ENSURE_EPOCH = `
 local epoch = redis.call('HGET', KEYS[1], 'epoch')
-if not epoch then
+if not epoch or epoch == '${DELETED_EPOCH}' then
+  redis.call('PERSIST', KEYS[1])
   redis.call('HSET', KEYS[1], 'epoch', ARGV[1])
   epoch = ARGV[1]
 end
@@ -76,6 +80,17 @@ for i, name in ipairs(names) do
   if current < tonumber(ARGV[i + 1]) then redis.call('HSET', KEYS[1], name, ARGV[i + 1]) end
 end
 return epoch
+`;
+
+/**
+ * Deletes a room's log and leaves a tombstone epoch for TTL seconds (a room loaded anew replaces
+ * it). KEYS: meta, log, chatIds, batches. ARGV: tombstone TTL in seconds.
+ */
+export const DELETE_ROOM = `
+redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4])
+redis.call('HSET', KEYS[1], 'epoch', '${DELETED_EPOCH}')
+redis.call('EXPIRE', KEYS[1], ARGV[1])
+return 1
 `;
 
 /**

@@ -11,10 +11,13 @@ import { compareIds, decodeEntry, encodeEntries, type LogEntry } from './entry.j
 import { emptyQueue, isEmpty, unsavedOf, type Queue, type Sending } from './append-queue.js';
 import { foldInto } from './fold.js';
 import { COMPACTION_TASKS, roomKeys, roomOfLogKey } from './keys.js';
+import { DELETED_EPOCH } from './scripts.js';
 import { LogReader } from './log-reader.js';
 
 /** Longest wait between two retries of a failed append. */
 const MAX_RETRY_MS = 2_000;
+/** How long a deleted room's tombstone epoch stays in Redis: longer than any append can be under way. */
+const DELETED_TOMBSTONE_SECONDS = 3_600;
 /** Entries read per XRANGE page while a room loads. */
 const LOAD_PAGE = 1_000;
 
@@ -46,6 +49,8 @@ interface RoomState {
   seen: { chat: number; activity: number; event: number };
   reading: boolean;
   released: boolean;
+  /** The room was deleted: nothing queued for it is appended any more. */
+  deleted: boolean;
   queue: Queue;
   sending: Sending | null;
   /** Own batches appended and not yet read back: how many of the room's updates each carries. */
@@ -108,6 +113,7 @@ export class StreamLog implements RoomLog {
       seen: { chat: 0, activity: 0, event: 0 },
       reading: false,
       released: false,
+      deleted: false,
       queue: emptyQueue(),
       sending: null,
       own: new Map(),
@@ -153,6 +159,28 @@ export class StreamLog implements RoomLog {
     state.reading = false;
     this.#rooms.delete(room);
     this.#reader.refresh();
+  }
+
+  discard(room: string): void {
+    const state = this.#rooms.get(room);
+    if (!state) return;
+    state.deleted = true;
+    state.queue = emptyQueue();
+    state.unsavedBytes = 0;
+    this.release(room);
+  }
+
+  async deleteRoom(room: string): Promise<boolean> {
+    const state = this.#rooms.get(room);
+    this.discard(room);
+    if (state) {
+      // An append under way lands first, so that deleting the log cannot race it.
+      while (state.sending) await sleep(10);
+      for (const waiter of state.waiters.splice(0)) waiter.resolve();
+    }
+    const keys = roomKeys(room);
+    await this.#options.redis.tandemDeleteRoom(keys.meta, keys.log, keys.chatIds, keys.batches, DELETED_TOMBSTONE_SECONDS);
+    return this.#options.storage.deleteDocument(room);
   }
 
   appendUpdate(room: string, update: Uint8Array): void {
@@ -227,7 +255,7 @@ export class StreamLog implements RoomLog {
     const { redis, node } = this.#options;
     const { keys } = state;
     const json = encodeEntries(sending.entries);
-    while (!this.#stopped) {
+    while (!this.#stopped && !state.deleted) {
       const started = performance.now();
       try {
         const [status, value] = await redis.tandemAppend(
@@ -247,6 +275,10 @@ export class StreamLog implements RoomLog {
           ...sending.entries.chat.map((message) => message.id),
         );
         this.#options.onAppend?.((performance.now() - started) / 1_000, true);
+        if (status === 'EPOCH' && value === DELETED_EPOCH) {
+          this.#options.log.warn({ room }, 'the room was deleted while this node appended to it; its last writes are dropped');
+          break;
+        }
         if (status === 'EPOCH') {
           await this.#rebuild(room, state, value, sending);
           continue;

@@ -3,8 +3,10 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { Compactor } from '../cluster/compactor.js';
 import type { Traffic } from '../lib/traffic.js';
+import type { AdminActions } from '../rooms/admin-actions.js';
 import type { RoomRegistry } from '../rooms/registry.js';
 import type { StorageHealth } from '../storage/health.js';
+import { sendError } from './errors.js';
 
 const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -12,6 +14,7 @@ export interface AdminOptions {
   /** null: the admin API is off, and answers 403 saying how to turn it on. */
   token: string | null;
   registry: RoomRegistry;
+  actions: AdminActions;
   traffic: Traffic;
   storageHealth: () => StorageHealth;
   /** In cluster mode, compaction into PostgreSQL runs through the compactor. */
@@ -25,27 +28,28 @@ const lastSample = new WeakMap<object, { frames: number; at: number }>();
 /**
  * The admin API under /api/admin (for the /admin page and `npm run admin`): live rooms with their
  * members, connections, sizes and rates; refusals by code; and actions on a room, each written to
- * its activity history. Every request needs `Authorization: Bearer <ADMIN_TOKEN>`. Actions reach
- * the members connected to this node (in a cluster, call the node that serves them).
+ * its activity history. Every request needs `Authorization: Bearer <ADMIN_TOKEN>`. The room list
+ * shows this node's rooms; actions reach every node's members (see AdminActions).
  */
 export function registerAdminRoutes(app: FastifyInstance, options: AdminOptions): void {
-  const { registry, traffic, log } = options;
+  const { registry, actions, traffic, log } = options;
   const authorized = async (request: FastifyRequest, reply: FastifyReply): Promise<boolean> => {
     if (options.token === null) {
-      await reply.code(403).send({ error: 'the admin API is off: start the server with ADMIN_TOKEN set' });
+      await sendError(reply, 403, 'forbidden', 'the admin API is off: start the server with ADMIN_TOKEN set');
       return false;
     }
     const given = Buffer.from(/^Bearer (.+)$/i.exec(request.headers.authorization ?? '')?.[1] ?? '');
     const expected = Buffer.from(options.token);
     if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
-      await reply.code(401).header('WWW-Authenticate', 'Bearer').send({ error: 'the admin API needs Authorization: Bearer <ADMIN_TOKEN>' });
+      reply.header('WWW-Authenticate', 'Bearer');
+      await sendError(reply, 401, 'unauthorized', 'the admin API needs Authorization: Bearer <ADMIN_TOKEN>');
       return false;
     }
     return true;
   };
   const room = async (name: string, reply: FastifyReply) => {
     const found = registry.get(name);
-    if (!found) await reply.code(404).send({ error: `room "${name}" is not loaded on this node` });
+    if (!found) await sendError(reply, 404, 'not_found', `room "${name}" is not loaded on this node`);
     return found ?? null;
   };
 
@@ -89,22 +93,48 @@ export function registerAdminRoutes(app: FastifyInstance, options: AdminOptions)
     },
     async (request, reply) => {
       if (!(await authorized(request, reply))) return reply;
-      const target = await room(request.params.name, reply);
-      if (!target) return reply;
-      const disconnected = target.disconnect(request.body.member);
-      if (disconnected === 0) return reply.code(404).send({ error: `no member "${request.body.member}" on this node in "${target.name}"` });
-      log.info({ room: target.name, member: request.body.member }, 'admin: member disconnected');
-      return { disconnected };
+      const { name } = request.params;
+      const { member } = request.body;
+      const result = await actions.disconnect(name, member);
+      if (!result) return sendError(reply, 404, 'not_found', `no member "${member}" in "${name}"`);
+      log.info({ room: name, member, ...result }, 'admin: member disconnected');
+      return result;
     },
   );
 
   app.post<{ Params: { name: string } }>('/api/admin/rooms/:name/close', async (request, reply) => {
     if (!(await authorized(request, reply))) return reply;
-    const target = await room(request.params.name, reply);
-    if (!target) return reply;
-    const closed = target.closeByAdmin();
-    log.info({ room: target.name, closed }, 'admin: room closed');
-    return { closed };
+    const { name } = request.params;
+    const result = await actions.close(name);
+    if (!result) return sendError(reply, 404, 'not_found', `nobody is in room "${name}"`);
+    log.info({ room: name, ...result }, 'admin: room closed');
+    return result;
+  });
+
+  app.post<{ Params: { name: string }; Body: { readOnly: boolean } }>(
+    '/api/admin/rooms/:name/read-only',
+    {
+      schema: {
+        body: { type: 'object', required: ['readOnly'], additionalProperties: false, properties: { readOnly: { type: 'boolean' } } },
+      },
+    },
+    async (request, reply) => {
+      if (!(await authorized(request, reply))) return reply;
+      const { name } = request.params;
+      const document = await actions.setReadOnly(name, request.body.readOnly);
+      if (!document) return sendError(reply, 404, 'not_found', `no document "${name}"`);
+      log.info({ room: name, readOnly: document.readOnly }, `admin: document made ${document.readOnly ? 'read-only' : 'writable'}`);
+      return { readOnly: document.readOnly };
+    },
+  );
+
+  app.delete<{ Params: { name: string } }>('/api/admin/rooms/:name', async (request, reply) => {
+    if (!(await authorized(request, reply))) return reply;
+    const { name } = request.params;
+    const result = await actions.delete(name);
+    if (!result) return sendError(reply, 404, 'not_found', `no document "${name}"`);
+    log.warn({ room: name, ...result }, 'admin: document deleted');
+    return { deleted: true, ...result };
   });
 
   app.post<{ Params: { name: string } }>('/api/admin/rooms/:name/compact', async (request, reply) => {

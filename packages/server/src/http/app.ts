@@ -1,19 +1,18 @@
-import { existsSync } from 'node:fs';
 import { createServer, type RequestListener } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import { join } from 'node:path';
 import fastifyHelmet from '@fastify/helmet';
-import fastifyStatic from '@fastify/static';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import type { Member } from '@tandem/protocol';
+import { MAX_ROOM_NAME, type Member } from '@tandem/protocol';
 import type { Authenticator } from '../auth/authenticator.js';
 import type { Storage } from '../storage/storage.js';
 import type { StorageHealth } from '../storage/health.js';
 import type { Metrics } from '../lib/metrics.js';
 import { registerAdminRoutes, type AdminOptions } from './admin.js';
 import { registerDocumentRoutes } from './documents.js';
+import { handleErrors, sendError } from './errors.js';
 import { answerScrape } from './metrics.js';
+import { serveWebApp } from './web-app.js';
 
 export interface HttpAppOptions {
   log: Logger;
@@ -72,7 +71,11 @@ export async function createHttpApp(options: HttpAppOptions): Promise<FastifyIns
     forceCloseConnections: true,
     // Refuse wrong types and unknown keys instead of silently converting or dropping them.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false } },
+    // Document names in URLs: each of up to 128 characters is up to 9 once percent-encoded. Longer
+    // names still reach the route, which says what is wrong with them.
+    routerOptions: { maxParamLength: MAX_ROOM_NAME * 9 },
   });
+  handleErrors(app);
 
   await app.register(fastifyHelmet, {
     contentSecurityPolicy: {
@@ -122,7 +125,7 @@ export async function createHttpApp(options: HttpAppOptions): Promise<FastifyIns
       .send(notes.length === 0 ? { status: 'pass' } : { status: 'fail', notes });
   });
   app.get('/metrics', async (request, reply) => {
-    if (!metrics) return reply.code(404).send({ error: 'the metrics are served on METRICS_PORT' });
+    if (!metrics) return sendError(reply, 404, 'not_found', 'the metrics are served on METRICS_PORT');
     reply.hijack();
     await answerScrape(metrics, metricsToken, request.raw, reply.raw).catch((error: unknown) => {
       log.error({ err: error }, 'collecting the metrics failed');
@@ -133,22 +136,6 @@ export async function createHttpApp(options: HttpAppOptions): Promise<FastifyIns
   registerDocumentRoutes(app, storage, whoIsIn, authenticator);
   registerAdminRoutes(app, admin);
 
-  if (existsSync(join(staticDir, 'index.html'))) {
-    await app.register(fastifyStatic, { root: staticDir });
-    // Client-side routes (/d/<room>) get the app. A missing file (/assets/old-hash.js) or API path
-    // gets a JSON 404: answering it with index.html would hand the browser HTML as a script.
-    app.setNotFoundHandler((request, reply) => {
-      const path = request.url.split('?')[0] ?? '';
-      if (request.method === 'GET' && !path.startsWith('/api/') && !/\.[a-z0-9]+$/i.test(path)) {
-        return reply.sendFile('index.html');
-      }
-      return reply.code(404).send({ error: `no route for ${request.method} ${path}` });
-    });
-  } else {
-    log.warn({ staticDir }, 'the web app is not built; run "npm run build" to serve it');
-    app.get('/', async (_request, reply) =>
-      reply.code(503).type('text/plain').send('The Tandem web app is not built yet. Run "npm run build", then restart.\n'),
-    );
-  }
+  await serveWebApp(app, staticDir);
   return app;
 }

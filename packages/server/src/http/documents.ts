@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { canEdit, type Member, type Rights } from '@tandem/protocol';
+import { canEdit, roomNameProblem, type Member, type Rights } from '@tandem/protocol';
 import { AuthError, type Authenticator, type Identity } from '../auth/authenticator.js';
 import { rightFor } from '../auth/rights.js';
 import { tokenFromRequest } from '../auth/token.js';
 import type { DocumentInfo, Storage } from '../storage/storage.js';
+import { sendError } from './errors.js';
 
 const MAX_TITLE = 120;
 const LIST_LIMIT = 200;
@@ -25,7 +26,8 @@ export function documentName(title: string): string {
 /**
  * The document list: GET to read it (with who is online), POST to create a document. With
  * authentication on, the same token as for WebSockets is needed, and a member sees only the
- * documents its rights cover.
+ * documents its rights cover. A room joined over WebSocket becomes a document with its first
+ * stored change; until then (or without any) its name is not found here.
  */
 export function registerDocumentRoutes(
   app: FastifyInstance,
@@ -38,7 +40,7 @@ export function registerDocumentRoutes(
       return await authenticator.verify(tokenFromRequest(request.raw));
     } catch (error) {
       if (!(error instanceof AuthError)) throw error;
-      await reply.code(401).send({ error: error.message });
+      await sendError(reply, 401, 'unauthorized', error.message);
       return null;
     }
   };
@@ -55,42 +57,56 @@ export function registerDocumentRoutes(
     return { documents: documents.map((doc) => withMembers(doc, members.get(doc.name) ?? [])) };
   });
 
-  // Any room name is a document (rooms are created by joining), so an unknown name is not an
-  // error: it describes the document that joining will create, titled by its name.
   app.get<{ Params: { name: string } }>('/api/documents/:name', async (request, reply) => {
     const identity = await identify(request, reply);
     if (!identity) return reply;
     const { name } = request.params;
-    if (!allowed(identity, name, 'read')) return reply.code(403).send({ error: `no access to document "${name}"` });
-    const document = (await storage.getDocument(name)) ?? { name, title: name, createdAt: 0, updatedAt: 0 };
-    const members = await whoIsIn([name]);
-    return withMembers(document, members.get(name) ?? []);
+    const problem = roomNameProblem(name);
+    if (problem) return sendError(reply, 400, 'invalid_name', problem);
+    if (!allowed(identity, name, 'read')) return sendError(reply, 403, 'forbidden', `no access to document "${name}"`);
+    const [document, members] = await Promise.all([storage.getDocument(name), whoIsIn([name]).then((all) => all.get(name) ?? [])]);
+    if (document) return withMembers(document, members);
+    // Joined but not stored yet (a document is registered with its first edit): it exists since people are in it.
+    if (members.length > 0)
+      return withMembers({ name, title: name, createdAt: Date.now(), updatedAt: Date.now(), readOnly: false }, members);
+    return sendError(reply, 404, 'not_found', `no document named "${name}"`);
   });
 
-  app.post<{ Body: { title: string } }>(
+  // `{title}` names the document after its title; `{name, title?}` creates it under that name (as
+  // a link to a document not yet created would), refusing names the WebSocket gateway refuses.
+  app.post<{ Body: { title?: string; name?: string } }>(
     '/api/documents',
     {
       bodyLimit: 16 * 1024,
       schema: {
         body: {
           type: 'object',
-          required: ['title'],
+          anyOf: [{ required: ['title'] }, { required: ['name'] }],
           additionalProperties: false,
-          properties: { title: { type: 'string', minLength: 1, maxLength: MAX_TITLE } },
+          properties: { title: { type: 'string', minLength: 1, maxLength: MAX_TITLE }, name: { type: 'string' } },
         },
       },
     },
     async (request, reply) => {
       const identity = await identify(request, reply);
       if (!identity) return reply;
-      const title = request.body.title.trim();
-      if (!title) return reply.code(400).send({ error: 'title must not be blank' });
-      const name = documentName(title);
-      if (!allowed(identity, name, 'write')) {
-        return reply.code(403).send({ error: `the token does not allow creating "${name}"` });
+      const { name: asked } = request.body;
+      const problem = asked === undefined ? null : roomNameProblem(asked);
+      if (problem) return sendError(reply, 400, 'invalid_name', problem);
+      const title = request.body.title?.trim() ?? asked ?? '';
+      if (!title) return sendError(reply, 400, 'bad_request', 'title must not be blank');
+      const name = asked ?? documentName(title);
+      if (!allowed(identity, name, 'write')) return sendError(reply, 403, 'forbidden', `the token does not allow creating "${name}"`);
+      const taken = (): FastifyReply => sendError(reply, 409, 'conflict', `a document named "${name}" exists already`);
+      if (await storage.getDocument(name)) return taken();
+      try {
+        const document = await storage.createDocument(name, title);
+        return reply.code(201).send(withMembers(document, []));
+      } catch (error) {
+        // Created in the meantime (by another request, or a first edit in the room).
+        if (await storage.getDocument(name)) return taken();
+        throw error;
       }
-      const document = await storage.createDocument(name, title);
-      return reply.code(201).send(withMembers(document, []));
     },
   );
 }

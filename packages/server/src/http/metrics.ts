@@ -1,6 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { errorBody } from '../lib/http-error.js';
 import type { Metrics } from '../lib/metrics.js';
 
 /** Whether a request may read the metrics: always without a token, else with `Authorization: Bearer <token>`. */
@@ -15,7 +16,7 @@ export function metricsAllowed(authorization: string | undefined, token: string 
 export async function answerScrape(metrics: Metrics, token: string | null, req: IncomingMessage, res: ServerResponse): Promise<void> {
   if (!metricsAllowed(req.headers.authorization, token)) {
     res.writeHead(401, { 'Content-Type': 'application/json', 'WWW-Authenticate': 'Bearer' });
-    res.end(JSON.stringify({ error: 'the metrics need Authorization: Bearer <METRICS_TOKEN>' }));
+    res.end(JSON.stringify(errorBody('unauthorized', 'the metrics need Authorization: Bearer <METRICS_TOKEN>')));
     return;
   }
   const { text, contentType } = await metrics.scrape();
@@ -33,7 +34,7 @@ export async function serveMetrics(metrics: Metrics, token: string | null, port:
   const server = createServer((req, res) => {
     if ((req.url ?? '').split('?')[0] !== '/metrics') {
       res.writeHead(404, { 'Content-Type': 'application/json' });
-      res.end(JSON.stringify({ error: 'only /metrics is served here' }));
+      res.end(JSON.stringify(errorBody('not_found', 'only /metrics is served here')));
       return;
     }
     answerScrape(metrics, token, req, res).catch(() => {

@@ -65,11 +65,19 @@ export class Journal {
   }
 
   #chatLog(tail: ChatMessage[], newestSeq: number): SeqLog<ChatMessage> {
-    return new SeqLog(tail, newestSeq, (afterSeq, limit) => this.#ctx.storage.readChat(this.#ctx.room, afterSeq, limit));
+    const { storage, room } = this.#ctx;
+    return new SeqLog(tail, newestSeq, {
+      after: (afterSeq, limit) => storage.readChat(room, afterSeq, limit),
+      before: (beforeSeq, limit) => storage.readChatBefore(room, beforeSeq, limit),
+    });
   }
 
   #activityLog(tail: ActivityEntry[], newestSeq: number): SeqLog<ActivityEntry> {
-    return new SeqLog(tail, newestSeq, (afterSeq, limit) => this.#ctx.storage.readActivity(this.#ctx.room, afterSeq, limit));
+    const { storage, room } = this.#ctx;
+    return new SeqLog(tail, newestSeq, {
+      after: (afterSeq, limit) => storage.readActivity(room, afterSeq, limit),
+      before: (beforeSeq, limit) => storage.readActivityBefore(room, beforeSeq, limit),
+    });
   }
 
   load(stored: StoredRoom): void {
@@ -182,6 +190,17 @@ export class Journal {
     } catch (error) {
       this.#ctx.log.error({ err: error, room: this.#ctx.room }, 'resume failed');
       conn.sendJson(errorMessage('resume_failed', 'Missed messages could not be read; send "resume" again.'));
+    }
+  }
+
+  /** Older entries of one log, for a member scrolling back. */
+  async older(conn: Connection, log: 'chat' | 'activity', before: number, limit: number): Promise<void> {
+    try {
+      const entries = await (log === 'chat' ? this.#chat : this.#activity).readBefore(before, limit);
+      conn.sendJson({ type: 'history', log, before, entries, complete: (entries[0]?.seq ?? 1) <= 1 || entries.length < limit });
+    } catch (error) {
+      this.#ctx.log.error({ err: error, room: this.#ctx.room }, 'reading older entries failed');
+      conn.sendJson(errorMessage('history_failed', `Older ${log} could not be read; ask again.`));
     }
   }
 

@@ -1,4 +1,12 @@
-import { colorForName, errorMessage, WELCOME_HISTORY, type ActivityEntry, type Member, type ServerMessage } from '@tandem/protocol';
+import {
+  colorForName,
+  errorMessage,
+  MEMBER_COLORS,
+  WELCOME_HISTORY,
+  type ActivityEntry,
+  type Member,
+  type ServerMessage,
+} from '@tandem/protocol';
 import type { PresenceChannel, RemotePresence } from '../cluster/bus.js';
 import type { StorageHealth } from '../storage/health.js';
 import type { ActivityLimiter } from './activity-limiter.js';
@@ -65,6 +73,8 @@ export class Members {
   /** Members on other nodes, by node, and the channel to those nodes (cluster mode). */
   readonly #remote = new Map<string, Member[]>();
   #shared: PresenceChannel | null = null;
+  /** The color each person was given here, by person: who comes back keeps it. */
+  readonly #colors = new Map<string, string>();
 
   constructor(connections: ReadonlySet<Connection>, ctx: MembersContext) {
     this.#connections = connections;
@@ -90,7 +100,7 @@ export class Members {
       return;
     }
     const displayName = conn.identity.name ?? name;
-    const member: Member = { id: conn.id, name: displayName, color: colorForName(displayName) };
+    const member: Member = { id: conn.id, name: displayName, color: this.#colorFor(personKey(conn, displayName), displayName) };
     const state: MemberState = { member, typing: false, welcomed: false, joinRecorded: true };
     this.#states.set(conn, state);
     const recorded = this.#recordJoin(conn, state);
@@ -103,6 +113,32 @@ export class Members {
     } else {
       this.#welcome(conn, state);
     }
+  }
+
+  /**
+   * A person's color in this room: the one they had here before, or else one of the palette's
+   * least used by the members present, the name's own color when that is one of them (so a person
+   * keeps their color across rooms and sessions where they can).
+   */
+  #colorFor(person: string, name: string): string {
+    const kept = this.#colors.get(person);
+    if (kept) return kept;
+    const uses = new Map<string, number>(MEMBER_COLORS.map((color) => [color, 0]));
+    for (const member of this.#members()) uses.set(member.color, (uses.get(member.color) ?? 0) + 1);
+    for (const state of this.#states.values()) if (!state.welcomed) uses.set(state.member.color, (uses.get(state.member.color) ?? 0) + 1);
+    const fewest = Math.min(...uses.values());
+    const own = colorForName(name);
+    const start = MEMBER_COLORS.indexOf(own as (typeof MEMBER_COLORS)[number]);
+    let color = own;
+    for (let i = 0; i < MEMBER_COLORS.length; i++) {
+      const candidate = MEMBER_COLORS[(start + i) % MEMBER_COLORS.length]!;
+      if (uses.get(candidate) === fewest) {
+        color = candidate;
+        break;
+      }
+    }
+    this.#colors.set(person, color);
+    return color;
   }
 
   #welcome(conn: Connection, state: MemberState): void {
@@ -167,7 +203,8 @@ export class Members {
     const state = this.#states.get(conn);
     if (!state || state.member.name === name) return;
     const previousName = state.member.name;
-    state.member = { ...state.member, name, color: colorForName(name) };
+    // The color stays: it is how the others recognise the person.
+    state.member = { ...state.member, name };
     this.#presence.changed(state.member);
     this.#share();
     if (this.#ctx.activityLimiter.allow(conn.address)) this.#ctx.journal.record('rename', state.member, previousName);

@@ -26,6 +26,18 @@ export class RoomRegistry {
 
   /** Puts a connection into its room, loading the room if it is not in memory. */
   attach(name: string, conn: Connection): Room {
+    const room = this.#room(name);
+    room.attach(conn);
+    return room;
+  }
+
+  /** The room loaded (without a connection it unloads after the idle time), or null if it failed to load. */
+  async open(name: string): Promise<Room | null> {
+    const room = this.#room(name);
+    return (await room.whenLoaded()) ? room : null;
+  }
+
+  #room(name: string): Room {
     let room = this.#rooms.get(name);
     if (!room) {
       room = new Room(name, {
@@ -38,7 +50,6 @@ export class RoomRegistry {
       });
       this.#rooms.set(name, room);
     }
-    room.attach(conn);
     return room;
   }
 

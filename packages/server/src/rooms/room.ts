@@ -1,4 +1,12 @@
-import { canChat, CloseCode, errorMessage, parseClientMessage, type ClientMessage, type Member } from '@tandem/protocol';
+import {
+  canChat,
+  CloseCode,
+  errorMessage,
+  parseClientMessage,
+  type ActivityEntry,
+  type ClientMessage,
+  type Member,
+} from '@tandem/protocol';
 import type { Logger } from 'pino';
 import * as Y from 'yjs';
 import { AuthError, type Authenticator } from '../auth/authenticator.js';
@@ -64,6 +72,9 @@ export class Room {
   readonly #since = Date.now();
   #presence: PresenceChannel | null = null;
   #idleTimer: NodeJS.Timeout | null = null;
+  /** An administrator turned editing off: every member's rights are capped at `comment`. */
+  #readOnly = false;
+  readonly #loaded: Promise<void>;
 
   constructor(name: string, ctx: RoomContext) {
     this.name = name;
@@ -78,7 +89,13 @@ export class Room {
       isShuttingDown: ctx.isShuttingDown,
       onWelcomed: (conn) => this.#handleHeld(conn),
     });
-    void this.#load();
+    this.#loaded = this.#load();
+  }
+
+  /** Resolves once the room has loaded (true) or failed to (false). */
+  async whenLoaded(): Promise<boolean> {
+    await this.#loaded;
+    return this.#state === 'ready';
   }
 
   get state(): RoomState {
@@ -111,6 +128,7 @@ export class Room {
       if (this.#state === 'gone') return;
       this.#sync.load(stored);
       this.#journal.load(stored);
+      this.#readOnly = stored.readOnly;
     } catch (error) {
       if (this.#state === 'gone') return;
       this.#ctx.metrics?.roomLoaded((performance.now() - started) / 1_000, false);
@@ -144,6 +162,7 @@ export class Room {
   }
 
   #start(conn: Connection): void {
+    conn.session.cap(this.#readOnly ? 'comment' : null);
     this.#sync.greet(conn);
     this.#handleHeld(conn);
   }
@@ -211,6 +230,9 @@ export class Room {
       case 'resume':
         this.#guard(conn, 'resume', this.#journal.resume(conn, message.chatSeq, message.activitySeq));
         return;
+      case 'history':
+        this.#guard(conn, 'history', this.#journal.older(conn, message.log, message.before, message.limit));
+        return;
       case 'auth':
         this.#guard(conn, 're-authentication', this.#reauthenticate(conn, message.token));
         return;
@@ -264,8 +286,16 @@ export class Room {
   }
 
   /** What the admin API shows of the room. */
-  overview(): { connections: number; members: Member[]; documentBytes: number; framesReceived: number; loadedAt: number } {
+  overview(): {
+    connections: number;
+    members: Member[];
+    documentBytes: number;
+    framesReceived: number;
+    loadedAt: number;
+    readOnly: boolean;
+  } {
     return {
+      readOnly: this.#readOnly,
       connections: this.#connections.size,
       members: this.#members.list(),
       documentBytes: this.#state === 'ready' ? this.#sync.storedBytes : 0,
@@ -274,24 +304,50 @@ export class Room {
     };
   }
 
-  /** An administrator disconnects a member of this node (their client does not reconnect by itself). Returns how many connections closed. */
+  /** Writes what an administrator did to the activity history (on the node the action came to). */
+  recordAdmin(action: NonNullable<ActivityEntry['action']>, target?: Member): void {
+    if (this.#state === 'ready') this.#journal.recordAdmin(action, target);
+  }
+
+  /** Closes this node's connections of a member (their clients do not reconnect by themselves). Returns how many closed. */
   disconnect(memberId: string): number {
     let closed = 0;
-    for (const conn of this.#connections) {
-      const member = this.#members.of(conn);
-      if (member?.id !== memberId) continue;
-      if (closed++ === 0) this.#journal.recordAdmin('disconnect', member);
+    for (const conn of [...this.#connections]) {
+      if (this.#members.of(conn)?.id !== memberId) continue;
+      closed++;
       conn.sendJson(errorMessage('forbidden', 'An administrator disconnected you.'));
       conn.close(CloseCode.disconnectedByAdmin, 'disconnected by an administrator');
     }
     return closed;
   }
 
-  /** An administrator closes the room: every connection closes (clients do not reconnect by themselves). */
+  /** Closes every connection of this node (clients do not reconnect by themselves). Returns how many closed. */
   closeByAdmin(): number {
     const connections = [...this.#connections];
-    if (this.#state === 'ready') this.#journal.recordAdmin('close');
     for (const conn of connections) conn.close(CloseCode.roomClosedByAdmin, 'room closed by an administrator');
+    return connections.length;
+  }
+
+  /** Turns editing off or on for every member; those whose rights change are told at once. */
+  setReadOnly(readOnly: boolean): void {
+    this.#readOnly = readOnly;
+    const reason = readOnly ? 'An administrator made this document read-only.' : 'An administrator made this document editable again.';
+    for (const conn of this.#connections) {
+      if (conn.session.cap(readOnly ? 'comment' : null) && conn.control) conn.sendJson({ type: 'rights', rights: conn.rights, reason });
+    }
+  }
+
+  /** The document was deleted: every connection closes (4003) and nothing queued for it is written. Returns how many closed. */
+  deleted(): number {
+    const connections = [...this.#connections];
+    this.#ctx.persistence.discard(this.name);
+    // Gone before the closes: their departures are not recorded, and nothing is flushed.
+    this.#destroy();
+    this.#connections.clear();
+    for (const conn of connections) {
+      conn.close(CloseCode.documentDeleted, 'the document was deleted');
+      conn.detach();
+    }
     return connections.length;
   }
 

@@ -6,17 +6,23 @@ export const SEQ_LOG_TAIL = 200;
  * for storage, and holds only entries that storage has committed: those are the ones anyone
  * may see, so a seq that was seen is never handed out again, even after a crash.
  */
+/** Reads a log's stored entries after or before a seq, oldest first. */
+export interface StoredLog<T> {
+  after(afterSeq: number, limit: number): Promise<T[]>;
+  before(beforeSeq: number, limit: number): Promise<T[]>;
+}
+
 export class SeqLog<T extends { seq: number }> {
-  readonly #readStored: (afterSeq: number, limit: number) => Promise<T[]>;
+  readonly #stored: StoredLog<T>;
   #tail: T[];
   #handedOut: number;
   #committed: number;
 
   /** `tail`: the newest stored entries, oldest first; `newestSeq`: the newest stored seq. */
-  constructor(tail: T[], newestSeq: number, readStored: (afterSeq: number, limit: number) => Promise<T[]>) {
+  constructor(tail: T[], newestSeq: number, stored: StoredLog<T>) {
     this.#tail = tail;
     this.#handedOut = this.#committed = newestSeq;
-    this.#readStored = readStored;
+    this.#stored = stored;
   }
 
   /** The seq for a new entry, to be committed before it is shown to anyone. */
@@ -53,6 +59,15 @@ export class SeqLog<T extends { seq: number }> {
       }
       return entries;
     }
-    return this.#readStored(afterSeq, limit);
+    return this.#stored.after(afterSeq, limit);
+  }
+
+  /** The newest `limit` committed entries below `beforeSeq`, oldest first: from memory when it holds them all. */
+  async readBefore(beforeSeq: number, limit: number): Promise<T[]> {
+    const below = Math.min(beforeSeq, this.#committed + 1);
+    const oldestInMemory = this.#tail[0]?.seq ?? this.#committed + 1;
+    // The tail has no gaps: it holds them all when it reaches down to the first one wanted (or to seq 1).
+    if (oldestInMemory <= Math.max(1, below - limit)) return this.#tail.filter((entry) => entry.seq < below).slice(-limit);
+    return this.#stored.before(below, limit);
   }
 }

@@ -23,6 +23,7 @@ const MIGRATIONS = [
    CREATE INDEX documents_updated ON documents (updated_at DESC);`,
   // Cluster mode: the position in the room's Redis stream that the snapshot covers (see StreamLog).
   `ALTER TABLE doc_snapshots ADD COLUMN log_ms BIGINT NOT NULL DEFAULT 0, ADD COLUMN log_seq BIGINT NOT NULL DEFAULT 0;`,
+  `ALTER TABLE documents ADD COLUMN read_only BOOLEAN NOT NULL DEFAULT false;`,
 ];
 /** Any constant: the advisory lock that makes nodes starting together migrate one at a time. */
 const MIGRATION_LOCK = 7_404_151;
@@ -32,6 +33,7 @@ interface DocumentRow {
   title: string;
   created_at: string;
   updated_at: string;
+  read_only: boolean;
 }
 
 const toDocument = (row: DocumentRow): DocumentInfo => ({
@@ -39,6 +41,7 @@ const toDocument = (row: DocumentRow): DocumentInfo => ({
   title: row.title,
   createdAt: Number(row.created_at),
   updatedAt: Number(row.updated_at),
+  readOnly: row.read_only,
 });
 
 /**
@@ -131,6 +134,7 @@ export class PostgresStorage implements SharedStorage {
               (SELECT max(seq) FROM events WHERE room = $1) AS events`,
       [room],
     );
+    const document = await q<{ read_only: boolean }>('SELECT read_only FROM documents WHERE name = $1', [room]);
     const updates = log.rows.map((row) => new Uint8Array(row.data));
     const first = snapshot.rows[0];
     const newest = seqs.rows[0];
@@ -143,6 +147,7 @@ export class PostgresStorage implements SharedStorage {
       chatSeq: Number(newest?.chat ?? 0),
       activitySeq: Number(newest?.activity ?? 0),
       eventSeq: Number(newest?.events ?? 0),
+      readOnly: document.rows[0]?.read_only ?? false,
       logPosition: first ? `${first.log_ms}-${first.log_seq}` : '0-0',
     };
   }
@@ -197,6 +202,22 @@ export class PostgresStorage implements SharedStorage {
     const { rows } = await this.#pool.query<{ body: ActivityEntry }>(
       'SELECT body FROM activity WHERE room = $1 AND seq > $2 ORDER BY seq LIMIT $3',
       [room, afterSeq, limit],
+    );
+    return rows.map((row) => row.body);
+  }
+
+  async readChatBefore(room: string, beforeSeq: number, limit: number): Promise<ChatMessage[]> {
+    const { rows } = await this.#pool.query<{ body: ChatMessage }>(
+      'SELECT body FROM (SELECT seq, body FROM chat WHERE room = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3) t ORDER BY seq',
+      [room, beforeSeq, limit],
+    );
+    return rows.map((row) => row.body);
+  }
+
+  async readActivityBefore(room: string, beforeSeq: number, limit: number): Promise<ActivityEntry[]> {
+    const { rows } = await this.#pool.query<{ body: ActivityEntry }>(
+      'SELECT body FROM (SELECT seq, body FROM activity WHERE room = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3) t ORDER BY seq',
+      [room, beforeSeq, limit],
     );
     return rows.map((row) => row.body);
   }
@@ -276,22 +297,43 @@ export class PostgresStorage implements SharedStorage {
   async createDocument(name: string, title: string): Promise<DocumentInfo> {
     const now = Date.now();
     await this.#pool.query('INSERT INTO documents (name, title, created_at, updated_at) VALUES ($1, $2, $3, $3)', [name, title, now]);
-    return { name, title, createdAt: now, updatedAt: now };
+    return { name, title, createdAt: now, updatedAt: now, readOnly: false };
   }
 
   async getDocument(name: string): Promise<DocumentInfo | null> {
-    const { rows } = await this.#pool.query<DocumentRow>('SELECT name, title, created_at, updated_at FROM documents WHERE name = $1', [
-      name,
-    ]);
+    const { rows } = await this.#pool.query<DocumentRow>(
+      'SELECT name, title, created_at, updated_at, read_only FROM documents WHERE name = $1',
+      [name],
+    );
     return rows[0] ? toDocument(rows[0]) : null;
   }
 
   async listDocuments(limit: number): Promise<DocumentInfo[]> {
     const { rows } = await this.#pool.query<DocumentRow>(
-      'SELECT name, title, created_at, updated_at FROM documents ORDER BY updated_at DESC LIMIT $1',
+      'SELECT name, title, created_at, updated_at, read_only FROM documents ORDER BY updated_at DESC LIMIT $1',
       [limit],
     );
     return rows.map(toDocument);
+  }
+
+  async setReadOnly(name: string, readOnly: boolean): Promise<DocumentInfo> {
+    const now = Date.now();
+    const { rows } = await this.#pool.query<DocumentRow>(
+      `INSERT INTO documents (name, title, created_at, updated_at, read_only) VALUES ($1, $1, $2, $2, $3)
+       ON CONFLICT (name) DO UPDATE SET read_only = excluded.read_only RETURNING name, title, created_at, updated_at, read_only`,
+      [name, now, readOnly],
+    );
+    return toDocument(rows[0]!);
+  }
+
+  async deleteDocument(name: string): Promise<boolean> {
+    return this.#transaction(async (client) => {
+      let found = false;
+      for (const table of ['doc_snapshots', 'doc_updates', 'chat', 'activity', 'events']) {
+        found = ((await client.query(`DELETE FROM ${table} WHERE room = $1`, [name])).rowCount ?? 0) > 0 || found;
+      }
+      return ((await client.query('DELETE FROM documents WHERE name = $1', [name])).rowCount ?? 0) > 0 || found;
+    });
   }
 
   /** Why PostgreSQL cannot be used right now, or null when a query answers within `timeoutMs`. */

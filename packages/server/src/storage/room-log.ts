@@ -61,4 +61,11 @@ export interface RoomLog {
   unsavedBytes(room: string): number;
   /** Resolves once everything queued so far is durable; rejects while that fails. */
   flush(): Promise<void>;
+  /** Drops what is queued for the room and appends nothing more of it (it was deleted; the room is closed). */
+  discard(room: string): void;
+  /**
+   * Drops what is queued for the room and deletes everything stored of it (the room has been
+   * closed and released first). Returns whether anything was stored.
+   */
+  deleteRoom(room: string): Promise<boolean>;
 }

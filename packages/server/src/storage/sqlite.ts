@@ -15,6 +15,11 @@ import {
 /** How often, at most, the WAL's size is checked after a write. */
 const WAL_CHECK_MS = 1_000;
 
+/** The database file in a data directory; SQLite keeps its -wal and -shm files beside it. */
+export function databaseFile(dataDir: string): string {
+  return join(dataDir, 'tandem.db');
+}
+
 export interface SqliteOptions {
   retention: Retention;
   /** Past this size the write-ahead log is checkpointed into the database and truncated. */
@@ -39,7 +44,21 @@ const MIGRATIONS = [
                         PRIMARY KEY (room, seq)) WITHOUT ROWID;
    ALTER TABLE activity ADD COLUMN time INTEGER NOT NULL DEFAULT 0;
    UPDATE activity SET time = json_extract(body, '$.time');`,
+  `ALTER TABLE documents ADD COLUMN read_only INTEGER NOT NULL DEFAULT 0;`,
 ];
+
+const DOCUMENT_COLUMNS = 'name, title, created_at AS createdAt, updated_at AS updatedAt, read_only AS readOnly';
+type DocumentRow = Omit<DocumentInfo, 'readOnly'> & { readOnly: number };
+const toDocument = (row: DocumentRow): DocumentInfo => ({ ...row, readOnly: row.readOnly === 1 });
+/** Every table that holds rows of a room, with its room column. */
+const ROOM_TABLES = [
+  ['doc_snapshots', 'room'],
+  ['doc_updates', 'room'],
+  ['chat', 'room'],
+  ['activity', 'room'],
+  ['events', 'room'],
+  ['documents', 'name'],
+] as const;
 
 /**
  * Embedded storage in one SQLite file (WAL mode). better-sqlite3 is synchronous; its calls are
@@ -55,7 +74,7 @@ export class SqliteStorage implements Storage {
 
   constructor(dataDir: string, { retention = DEFAULT_RETENTION, walLimitBytes = 16 * 1024 * 1024 }: Partial<SqliteOptions> = {}) {
     mkdirSync(dataDir, { recursive: true });
-    const file = join(dataDir, 'tandem.db');
+    const file = databaseFile(dataDir);
     this.#walPath = `${file}-wal`;
     this.#retention = retention;
     this.#walLimitBytes = walLimitBytes;
@@ -89,6 +108,12 @@ export class SqliteStorage implements Storage {
       activityAfter: db.prepare<[string, number, number], { body: string }>(
         'SELECT body FROM activity WHERE room = ? AND seq > ? ORDER BY seq LIMIT ?',
       ),
+      chatBefore: db.prepare<[string, number, number], { body: string }>(
+        'SELECT body FROM (SELECT seq, body FROM chat WHERE room = ? AND seq < ? ORDER BY seq DESC LIMIT ?) ORDER BY seq',
+      ),
+      activityBefore: db.prepare<[string, number, number], { body: string }>(
+        'SELECT body FROM (SELECT seq, body FROM activity WHERE room = ? AND seq < ? ORDER BY seq DESC LIMIT ?) ORDER BY seq',
+      ),
       putSnapshot: db.prepare<[string, Uint8Array, number]>(
         'INSERT INTO doc_snapshots (room, data, updated_at) VALUES (?, ?, ?) ON CONFLICT (room) DO UPDATE SET data = excluded.data, updated_at = excluded.updated_at',
       ),
@@ -106,12 +131,12 @@ export class SqliteStorage implements Storage {
       createDocument: db.prepare<{ name: string; title: string; now: number }>(
         'INSERT INTO documents (name, title, created_at, updated_at) VALUES (@name, @title, @now, @now)',
       ),
-      getDocument: db.prepare<[string], DocumentInfo>(
-        'SELECT name, title, created_at AS createdAt, updated_at AS updatedAt FROM documents WHERE name = ?',
+      getDocument: db.prepare<[string], DocumentRow>(`SELECT ${DOCUMENT_COLUMNS} FROM documents WHERE name = ?`),
+      listDocuments: db.prepare<[number], DocumentRow>(`SELECT ${DOCUMENT_COLUMNS} FROM documents ORDER BY updated_at DESC LIMIT ?`),
+      setReadOnly: db.prepare<{ name: string; readOnly: number; now: number }>(
+        'INSERT INTO documents (name, title, created_at, updated_at, read_only) VALUES (@name, @name, @now, @now, @readOnly) ON CONFLICT (name) DO UPDATE SET read_only = excluded.read_only',
       ),
-      listDocuments: db.prepare<[number], DocumentInfo>(
-        'SELECT name, title, created_at AS createdAt, updated_at AS updatedAt FROM documents ORDER BY updated_at DESC LIMIT ?',
-      ),
+      deleteRoom: ROOM_TABLES.map(([table, column]) => db.prepare<[string]>(`DELETE FROM ${table} WHERE ${column} = ?`)),
     };
   }
 
@@ -138,6 +163,7 @@ export class SqliteStorage implements Storage {
       chatSeq: s.chatSeq.get(room)?.seq ?? 0,
       activitySeq: s.activitySeq.get(room)?.seq ?? 0,
       eventSeq: s.eventSeq.get(room)?.seq ?? 0,
+      readOnly: s.getDocument.get(room)?.readOnly === 1,
     };
   }
 
@@ -147,6 +173,14 @@ export class SqliteStorage implements Storage {
 
   async readActivity(room: string, afterSeq: number, limit: number): Promise<ActivityEntry[]> {
     return this.#stmt.activityAfter.all(room, afterSeq, limit).map((row) => JSON.parse(row.body) as ActivityEntry);
+  }
+
+  async readChatBefore(room: string, beforeSeq: number, limit: number): Promise<ChatMessage[]> {
+    return this.#stmt.chatBefore.all(room, beforeSeq, limit).map((row) => JSON.parse(row.body) as ChatMessage);
+  }
+
+  async readActivityBefore(room: string, beforeSeq: number, limit: number): Promise<ActivityEntry[]> {
+    return this.#stmt.activityBefore.all(room, beforeSeq, limit).map((row) => JSON.parse(row.body) as ActivityEntry);
   }
 
   readonly #writeAll = (batch: ReadonlyMap<string, RoomWrites>): void => {
@@ -214,15 +248,27 @@ export class SqliteStorage implements Storage {
   async createDocument(name: string, title: string): Promise<DocumentInfo> {
     const now = Date.now();
     this.#stmt.createDocument.run({ name, title, now });
-    return { name, title, createdAt: now, updatedAt: now };
+    return { name, title, createdAt: now, updatedAt: now, readOnly: false };
   }
 
   async getDocument(name: string): Promise<DocumentInfo | null> {
-    return this.#stmt.getDocument.get(name) ?? null;
+    const row = this.#stmt.getDocument.get(name);
+    return row ? toDocument(row) : null;
   }
 
   async listDocuments(limit: number): Promise<DocumentInfo[]> {
-    return this.#stmt.listDocuments.all(limit);
+    return this.#stmt.listDocuments.all(limit).map(toDocument);
+  }
+
+  async setReadOnly(name: string, readOnly: boolean): Promise<DocumentInfo> {
+    this.#stmt.setReadOnly.run({ name, readOnly: readOnly ? 1 : 0, now: Date.now() });
+    return toDocument(this.#stmt.getDocument.get(name)!);
+  }
+
+  async deleteDocument(name: string): Promise<boolean> {
+    return this.#db.transaction(() =>
+      this.#stmt.deleteRoom.reduce((found, statement) => statement.run(name).changes > 0 || found, false),
+    )();
   }
 
   async close(): Promise<void> {

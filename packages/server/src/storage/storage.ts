@@ -6,6 +6,8 @@ export interface DocumentInfo {
   title: string;
   createdAt: number;
   updatedAt: number;
+  /** An administrator turned editing off: members may read and chat, not edit. */
+  readOnly: boolean;
 }
 
 /** What a room needs from storage to come back into memory. */
@@ -22,6 +24,8 @@ export interface StoredRoom {
   chatSeq: number;
   activitySeq: number;
   eventSeq: number;
+  /** The document is read-only (see DocumentInfo). */
+  readOnly: boolean;
   /** Cluster mode: the id in the room's Redis stream up to which the stored document and logs reach ('0-0': none). */
   logPosition?: string;
 }
@@ -63,6 +67,9 @@ export interface Storage {
   loadRoom(room: string, options: LoadOptions): Promise<StoredRoom>;
   readChat(room: string, afterSeq: number, limit: number): Promise<ChatMessage[]>;
   readActivity(room: string, afterSeq: number, limit: number): Promise<ActivityEntry[]>;
+  /** The newest `limit` entries of a log with a seq below `beforeSeq`, oldest first (scrolling back). */
+  readChatBefore(room: string, beforeSeq: number, limit: number): Promise<ChatMessage[]>;
+  readActivityBefore(room: string, beforeSeq: number, limit: number): Promise<ActivityEntry[]>;
   /** Also records each room of the batch as a document, touching its `updatedAt`. */
   write(batch: ReadonlyMap<string, RoomWrites>): Promise<void>;
   /** Registers a new document; fails if the name is taken. */
@@ -70,6 +77,10 @@ export interface Storage {
   getDocument(name: string): Promise<DocumentInfo | null>;
   /** The most recently updated documents first. */
   listDocuments(limit: number): Promise<DocumentInfo[]>;
+  /** Turns editing of a document off or on, registering the document if it is not yet. */
+  setReadOnly(name: string, readOnly: boolean): Promise<DocumentInfo>;
+  /** Deletes the document and everything stored of its room, in one transaction. Returns whether there was anything. */
+  deleteDocument(name: string): Promise<boolean>;
   close(): Promise<void>;
 }
 

@@ -164,6 +164,20 @@ export class WriteBehind implements RoomLog {
     return this.#committing;
   }
 
+  discard(room: string): void {
+    this.#pending.delete(room);
+    this.#compactions.delete(room);
+    this.#unsavedBytes.delete(room);
+  }
+
+  async deleteRoom(room: string): Promise<boolean> {
+    this.discard(room);
+    // A commit under way may hold the room's writes (or put them back, failing): it must not write them after the delete.
+    await this.#committing.catch(() => {});
+    this.discard(room);
+    return this.#storage.deleteDocument(room);
+  }
+
   /**
    * Flushes, retrying with backoff until everything is stored or `deadline` (ms since the epoch)
    * passes. Returns what could not be stored (empty when all of it was).

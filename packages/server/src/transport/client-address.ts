@@ -33,6 +33,19 @@ export class ClientAddresses {
     if (req.socket.remoteAddress === undefined) return 'unknown';
     return canonical(proxyAddr(req, this.#trusted));
   }
+
+  /**
+   * The scheme the client used to reach a trusted proxy: the right-most `X-Forwarded-Proto` entry
+   * (the nearest proxy's), so that a page served over https by a TLS-terminating proxy counts as
+   * the server's own origin. Null when the peer is not trusted or names no scheme.
+   */
+  forwardedScheme(req: IncomingMessage): 'http' | 'https' | null {
+    const peer = req.socket.remoteAddress;
+    if (peer === undefined || !this.#trusted(peer, 0)) return null;
+    const header = req.headers['x-forwarded-proto'];
+    const nearest = (Array.isArray(header) ? header.join(',') : (header ?? '')).split(',').at(-1)?.trim().toLowerCase();
+    return nearest === 'http' || nearest === 'https' ? nearest : null;
+  }
 }
 
 /** An IPv4 client of a dual-stack socket appears as `::ffff:1.2.3.4`; it counts as `1.2.3.4` however it arrives. */

@@ -1,7 +1,7 @@
 import { STATUS_CODES, type IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { CloseCode, SUBPROTOCOL, TOKEN_PROTOCOL_PREFIX, type Rights } from '@tandem/protocol';
+import { CloseCode, MAX_ROOM_NAME, roomNameProblem, SUBPROTOCOL, TOKEN_PROTOCOL_PREFIX, type Rights } from '@tandem/protocol';
 import type { Logger } from 'pino';
 import { AuthError, type Authenticator, type Identity } from '../auth/authenticator.js';
 import { rightFor } from '../auth/rights.js';
@@ -9,9 +9,11 @@ import { offeredProtocols, tokenFromRequest } from '../auth/token.js';
 import type { Config } from '../config.js';
 import { Connection } from '../rooms/connection.js';
 import type { RoomRegistry } from '../rooms/registry.js';
+import { codeForStatus, errorBody } from '../lib/http-error.js';
 import type { LogLimiter } from '../lib/log-limiter.js';
 import { Traffic } from '../lib/traffic.js';
 import { ClientAddresses } from './client-address.js';
+import { HocuspocusEndpoint, isHocuspocusPath } from './hocuspocus.js';
 import { IpLimits } from './ip-limits.js';
 import { Throttle, type ThrottleOptions } from './throttle.js';
 import { WsEndpoint, type WsSocket } from './ws-socket.js';
@@ -47,12 +49,11 @@ export interface GatewayOptions {
 }
 
 const ROOM_PATH = /^\/ws\/([^/?#]+)$/;
-const MAX_ROOM_NAME = 128;
 
 /** Refuses an upgrade with an HTTP status and a JSON reason, before any WebSocket exists. */
 function refuse(socket: Duplex, status: number, reason: string, headers: Record<string, string> = {}): void {
   if (socket.destroyed) return;
-  const body = JSON.stringify({ error: reason });
+  const body = JSON.stringify(errorBody(codeForStatus(status), reason));
   const extra = Object.entries(headers)
     .map(([name, value]) => `${name}: ${value}\r\n`)
     .join('');
@@ -73,10 +74,7 @@ export function roomFromPath(url: string | undefined): string | null {
   } catch {
     return null;
   }
-  // Control characters would end up in logs and storage keys; slashes in URLs built from names.
-  // eslint-disable-next-line no-control-regex -- matching control characters is the point
-  if (name.length > MAX_ROOM_NAME || /[\u0000-\u001f\u007f/]/.test(name)) return null;
-  return name;
+  return roomNameProblem(name) === null ? name : null;
 }
 
 /** Before the upgrade, a socket error ends the handshake (ws handles errors after it). */
@@ -98,6 +96,7 @@ export class Gateway {
   readonly #allowedOrigins: ReadonlySet<string>;
   /** Shared by every connection's Throttle. */
   readonly #throttleOptions: ThrottleOptions;
+  readonly #hocuspocus: HocuspocusEndpoint;
   /** Sockets before their upgrade, counted against their address's limit (a WebSocket's close releases its own count). */
   readonly #handshakes = new Map<Duplex, { ip: string; onClose: () => void }>();
   #accepting = true;
@@ -115,6 +114,7 @@ export class Gateway {
       maxQueuedBytes: config.maxPendingBytes,
     };
     this.#allowedOrigins = new Set(config.allowedOrigins);
+    this.#hocuspocus = new HocuspocusEndpoint({ ...options, throttle: this.#throttleOptions });
   }
 
   get connections(): number {
@@ -157,33 +157,40 @@ export class Gateway {
     socket.on('error', destroySocket);
     this.#upgrade(req, socket, head).catch((error: unknown) => {
       this.#options.log.error({ err: error }, 'upgrade failed');
-      this.#refuse(socket, 500, 'internal error');
+      this.#refuse(req, socket, 500, 'internal error');
     });
   };
 
   async #upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     const { config, authenticator, registry } = this.#options;
-    if (!this.#accepting) return this.#refuse(socket, 503, 'server shutting down');
+    if (!this.#accepting) return this.#refuse(req, socket, 503, 'server shutting down');
     const room = roomFromPath(req.url);
-    if (room === null) {
-      return this.#refuse(socket, 404, `WebSocket endpoint is /ws/<room> (a room name of 1-${MAX_ROOM_NAME} characters)`);
+    if (room === null && !isHocuspocusPath(req.url)) {
+      return this.#refuse(
+        req,
+        socket,
+        404,
+        `WebSocket endpoint is /ws/<room> (a room name of 1-${MAX_ROOM_NAME} characters), or /hocuspocus for Hocuspocus providers`,
+      );
     }
     const ip = this.#addresses.ofRequest(req);
     // A keep-alive socket that served HTTP requests before its upgrade counts from now on.
     this.#count(socket, ip);
     if (!this.#ipLimits.allowHandshake(ip)) {
-      return this.#refuse(socket, 429, `more than ${config.handshakesPerSecondPerIp} connection attempts a second from this address`, {
+      return this.#refuse(req, socket, 429, `more than ${config.handshakesPerSecondPerIp} connection attempts a second from this address`, {
         'Retry-After': '1',
       });
     }
     const origin = req.headers.origin;
     if (origin !== undefined && !this.#originAllowed(origin, req)) {
-      return this.#refuse(socket, 403, `origin ${origin} may not open WebSockets here (see ALLOWED_ORIGINS)`);
+      return this.#refuse(req, socket, 403, `origin ${origin} may not open WebSockets here (see ALLOWED_ORIGINS)`);
     }
+    if (room === null) return this.#upgradeHocuspocus(req, socket, head, ip);
     const offered = offeredProtocols(req);
     const named = offered.filter((p) => !p.startsWith(TOKEN_PROTOCOL_PREFIX));
     if (named.length > 0 && !named.includes(SUBPROTOCOL)) {
       return this.#refuse(
+        req,
         socket,
         400,
         `unsupported subprotocol ${named.map((p) => `"${p}"`).join(', ')}: this server speaks "${SUBPROTOCOL}", or plain Yjs when no subprotocol is offered`,
@@ -191,6 +198,7 @@ export class Gateway {
     }
     if (named.length < offered.length && !named.includes(SUBPROTOCOL)) {
       return this.#refuse(
+        req,
         socket,
         400,
         `a token in Sec-WebSocket-Protocol needs "${SUBPROTOCOL}" offered beside it; plain Yjs clients can send ?token=`,
@@ -201,16 +209,30 @@ export class Gateway {
       identity = await authenticator.verify(tokenFromRequest(req));
     } catch (error) {
       if (!(error instanceof AuthError)) throw error;
-      return this.#refuse(socket, 401, error.message);
+      return this.#refuse(req, socket, 401, error.message);
     }
     const rights = rightFor(identity.grants, room);
-    if (rights === null) return this.#refuse(socket, 403, `the token gives no access to room "${room}"`);
+    if (rights === null) return this.#refuse(req, socket, 403, `the token gives no access to room "${room}"`);
     if ((registry.get(room)?.connectionCount ?? 0) >= config.maxConnectionsPerRoom) {
-      return this.#refuse(socket, 503, `room "${room}" is full (${config.maxConnectionsPerRoom} connections)`, { 'Retry-After': '5' });
+      return this.#refuse(req, socket, 503, `room "${room}" is full (${config.maxConnectionsPerRoom} connections)`, { 'Retry-After': '5' });
     }
     if (this.#ipLimits.overLimit(ip)) {
-      return this.#refuse(socket, 429, `this address has ${config.maxConnectionsPerIp} connections open already`);
+      return this.#refuse(req, socket, 429, `this address has ${config.maxConnectionsPerIp} connections open already`);
     }
+    this.#complete(req, socket, head, (peer) => this.#accept(peer, room, ip, identity, rights));
+  }
+
+  /** Hocuspocus providers authenticate each document in their first message (see hocuspocus.ts): only the address limit is left. */
+  #upgradeHocuspocus(req: IncomingMessage, socket: Duplex, head: Buffer, ip: string): void {
+    const offered = offeredProtocols(req);
+    if (offered.length > 0) return this.#refuse(req, socket, 400, 'a Hocuspocus provider offers no subprotocol');
+    if (this.#ipLimits.overLimit(ip)) {
+      return this.#refuse(req, socket, 429, `this address has ${this.#options.config.maxConnectionsPerIp} connections open already`);
+    }
+    this.#complete(req, socket, head, (peer) => this.#hocuspocus.accept(peer, ip, tokenFromRequest(req), () => this.#ipLimits.release(ip)));
+  }
+
+  #complete(req: IncomingMessage, socket: Duplex, head: Buffer, accepted: (peer: WsSocket) => void): void {
     if (socket.destroyed) return;
     this.#endpoint.upgrade(req, socket, head, (peer) => {
       // From here the WebSocket owns the socket: its close releases the count, and ws handles
@@ -221,14 +243,15 @@ export class Gateway {
         socket.off('close', handshake.onClose);
       }
       socket.off('error', destroySocket);
-      this.#accept(peer, room, ip, identity, rights);
+      accepted(peer);
     });
   }
 
-  #refuse(socket: Duplex, status: number, reason: string, headers?: Record<string, string>): void {
+  #refuse(req: IncomingMessage, socket: Duplex, status: number, reason: string, headers?: Record<string, string>): void {
     if (socket.destroyed) return;
     Traffic.bump(this.#options.traffic.refusals, status);
-    const address = (socket as Socket).remoteAddress ?? 'unknown';
+    // The client's address: behind a trusted proxy, the one it names (TRUST_PROXY).
+    const address = this.#addresses.ofRequest(req);
     this.#options.logLimiter.log('info', `refused:${status}:${address}`, { status, address, reason }, 'WebSocket upgrade refused');
     refuse(socket, status, reason, headers);
   }
@@ -236,7 +259,8 @@ export class Gateway {
   #originAllowed(origin: string, req: IncomingMessage): boolean {
     const normalized = origin.toLowerCase();
     if (this.#allowedOrigins.has('*') || this.#allowedOrigins.has(normalized)) return true;
-    const own = `${this.#options.secure ? 'https' : 'http'}://${(req.headers.host ?? '').toLowerCase()}`;
+    const scheme = this.#options.secure ? 'https' : (this.#addresses.forwardedScheme(req) ?? 'http');
+    const own = `${scheme}://${(req.headers.host ?? '').toLowerCase()}`;
     return normalized === own;
   }
 

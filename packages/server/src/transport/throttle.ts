@@ -13,6 +13,9 @@ export interface ThrottleOptions {
 
 type Deliver = (data: Uint8Array, isBinary: boolean) => void;
 
+/** What a throttle needs of the connection it reads for (a room's connection, or a Hocuspocus WebSocket). */
+export type Throttled = Pick<Connection, 'closed' | 'traffic' | 'socket' | 'sendJson' | 'close'>;
+
 /** The `rate_limited` warning is repeated at most this often. */
 const WARN_EVERY_MS = 5_000;
 
@@ -24,7 +27,7 @@ const WARN_EVERY_MS = 5_000;
  * with 1008.
  */
 export class Throttle {
-  readonly #conn: Connection;
+  readonly #conn: Throttled;
   readonly #options: ThrottleOptions;
   readonly #deliver: Deliver;
   readonly #messages: TokenBucket;
@@ -36,7 +39,7 @@ export class Throttle {
   #overSince: number | null = null;
   #warnedAt = -Infinity;
 
-  constructor(conn: Connection, options: ThrottleOptions, deliver: Deliver) {
+  constructor(conn: Throttled, options: ThrottleOptions, deliver: Deliver) {
     this.#conn = conn;
     this.#options = options;
     this.#deliver = deliver;

@@ -1,0 +1,8 @@
+/** Shown while a page's code or data loads. */
+export function Loading() {
+  return (
+    <p className="loading muted" role="status">
+      Loading…
+    </p>
+  );
+}
