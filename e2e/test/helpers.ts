@@ -151,10 +151,12 @@ export interface ServerOptions {
   dataDir?: string;
   /** Turns the admin API on (ADMIN_TOKEN, at least 16 characters); off without it. */
   adminToken?: string;
+  /** More command-line flags for the server (for example a limit). */
+  flags?: string[];
 }
 
 /** The real server process on a free port with its own data directory, killed after the test. */
-export async function startServer({ dataDir = tempDir(), adminToken }: ServerOptions = {}): Promise<Server> {
+export async function startServer({ dataDir = tempDir(), adminToken, flags = [] }: ServerOptions = {}): Promise<Server> {
   requireBuild();
   const log: string[] = [];
   let current: Run | null = null;
@@ -165,7 +167,7 @@ export async function startServer({ dataDir = tempDir(), adminToken }: ServerOpt
   onFailure.push(() => console.error(`--- server log (last 40 lines) ---\n${log.slice(-40).join('\n')}`));
 
   const launch = async (port: number): Promise<number> => {
-    const started = spawnRun(['--port', String(port), '--host', '127.0.0.1', '--data', dataDir], log, adminToken);
+    const started = spawnRun(['--port', String(port), '--host', '127.0.0.1', '--data', dataDir, ...flags], log, adminToken);
     current = started.run;
     return started.port;
   };

@@ -5,6 +5,7 @@ import {
   TOKEN_PROTOCOL_PREFIX,
   type ClientMessage,
   type ErrorCode,
+  type HttpErrorCode,
   type ServerMessage,
 } from '@tandem/protocol';
 import { backoffDelay, type BackoffOptions } from './backoff.js';
@@ -33,15 +34,38 @@ export type WebSocketLike = new (url: string, protocols?: string | string[]) => 
 /** A token, or a function returning one (called for every attempt and when the server asks for a fresh one). */
 export type TokenSource = string | (() => string | Promise<string>);
 
+/** Why the server refused the WebSocket handshake: its HTTP status, and the documented code when it sent one. */
+export interface HandshakeRefusal {
+  status: number;
+  code: HttpErrorCode | null;
+  message: string;
+}
+
 export type Status =
   | { state: 'connecting'; attempt: number }
   | { state: 'open' }
-  | { state: 'reconnecting'; attempt: number; delayMs: number; retryAt: number; closeCode: number }
-  /** `code`: why retrying cannot help, when the handle gave up by itself (for example `token_expired`). */
-  | { state: 'closed'; reason: string; code?: ErrorCode };
+  /** `error`: the server refused the last attempt, and why (it may accept a later one: a full room, a rate limit). */
+  | { state: 'reconnecting'; attempt: number; delayMs: number; retryAt: number; closeCode: number; error?: HandshakeRefusal }
+  /**
+   * `code`: why retrying cannot help, when the handle gave up by itself (for example
+   * `token_expired`, or `origin_not_allowed` with the server's refusal in `error`).
+   */
+  | { state: 'closed'; reason: string; code?: RoomErrorCode; error?: HandshakeRefusal };
 
-/** The server's error codes, and two of the SDK's own: a token function failed, a server frame was not JSON. */
-export type RoomErrorCode = ErrorCode | 'token_unavailable' | 'bad_server_message';
+/** The server's error codes (control messages and refused handshakes), and two of the SDK's own: a token function failed, a server frame was not JSON. */
+export type RoomErrorCode = ErrorCode | HttpErrorCode | 'token_unavailable' | 'bad_server_message';
+
+/** How long the SDK waits for the server to say why it refused a handshake. */
+const PROBE_TIMEOUT_MS = 5_000;
+
+/** Refusals that the same request would meet again: the handle stops instead of retrying forever. */
+const FINAL_REFUSALS: ReadonlySet<string> = new Set<HttpErrorCode>([
+  'bad_request',
+  'invalid_name',
+  'forbidden',
+  'origin_not_allowed',
+  'not_found',
+]);
 
 export interface ConnectionHandlers {
   /** A socket opened: start the sync exchange and join. */
@@ -89,6 +113,10 @@ export class Connection {
   #retryTimer: ReturnType<typeof setTimeout> | null = null;
   #stableTimer: ReturnType<typeof setTimeout> | null = null;
   #closed = false;
+  /** Whether the current socket opened: one that closes before it did was (most likely) refused. */
+  #opened = false;
+  /** The token the current socket was opened with. */
+  #token: string | undefined;
 
   constructor(options: ConnectionOptions, handlers: ConnectionHandlers) {
     this.#options = options;
@@ -159,6 +187,7 @@ export class Connection {
         }
         ws.binaryType = 'arraybuffer';
         this.#ws = ws;
+        this.#opened = false;
         ws.onopen = () => this.#onOpen(ws);
         ws.onmessage = (event) => {
           if (ws === this.#ws) this.#onMessage(event.data as ArrayBuffer | string);
@@ -178,6 +207,7 @@ export class Connection {
   async #protocols(): Promise<string[]> {
     const source = this.#options.token;
     const token = typeof source === 'function' ? await source() : source;
+    this.#token = token || undefined;
     return token ? [SUBPROTOCOL, TOKEN_PROTOCOL_PREFIX + token] : [SUBPROTOCOL];
   }
 
@@ -200,6 +230,7 @@ export class Connection {
 
   #onOpen(ws: SocketLike): void {
     if (ws !== this.#ws) return;
+    this.#opened = true;
     this.#setStatus({ state: 'open' });
     this.#stableTimer = setTimeout(() => {
       this.#attempt = 0;
@@ -218,22 +249,69 @@ export class Connection {
       this.#setStatus({ state: 'closed', reason: `server closed the connection (${code}${reason ? `: ${reason}` : ''})` });
       return;
     }
+    if (!this.#opened) {
+      void this.#explainRefusal(code);
+      return;
+    }
     this.#scheduleRetry(code);
   }
 
+  /** A socket closed before it opened: asks the server why, then gives up or retries. */
+  async #explainRefusal(closeCode: number): Promise<void> {
+    const refusal = await this.#whyRefused();
+    if (this.#closed) return;
+    if (!refusal) {
+      this.#scheduleRetry(closeCode);
+      return;
+    }
+    const final = FINAL_REFUSALS.has(refusal.code ?? '') || (refusal.code === 'unauthorized' && typeof this.#options.token !== 'function');
+    if (final)
+      this.#giveUp(refusal.code ?? 'bad_request', `the server refused the connection (${refusal.status}): ${refusal.message}`, refusal);
+    else this.#scheduleRetry(closeCode, refusal);
+  }
+
+  /**
+   * Browsers hide the HTTP status of a refused WebSocket handshake, so the server answers the same
+   * URL over HTTP with the reason (see docs/protocol.md). Null when it cannot tell: the server is
+   * unreachable (then retrying is right), or it would accept the handshake now.
+   */
+  async #whyRefused(): Promise<HandshakeRefusal | null> {
+    if (typeof fetch !== 'function') return null;
+    const url = new URL(this.#options.url);
+    url.protocol = url.protocol === 'wss:' ? 'https:' : 'http:';
+    if (this.#token) url.searchParams.set('token', this.#token);
+    try {
+      const response = await fetch(url, { cache: 'no-store', signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) });
+      if (response.ok) return null;
+      const body = (await response.json().catch(() => ({}))) as { error?: unknown; code?: unknown };
+      return {
+        status: response.status,
+        code: typeof body.code === 'string' ? (body.code as HttpErrorCode) : null,
+        message: typeof body.error === 'string' ? body.error : response.statusText || `HTTP ${response.status}`,
+      };
+    } catch {
+      return null;
+    }
+  }
+
   /** Stops for good after a refusal that retrying cannot fix. */
-  #giveUp(code: ErrorCode, reason: string): void {
+  #giveUp(code: RoomErrorCode, reason: string, error?: HandshakeRefusal): void {
     this.#closed = true;
     this.#clearTimers();
-    this.#setStatus({ state: 'closed', reason, code });
+    this.#setStatus(error ? { state: 'closed', reason, code, error } : { state: 'closed', reason, code });
     // Later, so that listeners added right after connect() hear it too.
     queueMicrotask(() => this.#handlers.error({ code, message: reason }));
   }
 
-  #scheduleRetry(closeCode: number): void {
+  #scheduleRetry(closeCode: number, error?: HandshakeRefusal): void {
     const delayMs = backoffDelay(this.#attempt, this.#options.backoff);
     this.#attempt++;
-    this.#setStatus({ state: 'reconnecting', attempt: this.#attempt, delayMs, retryAt: Date.now() + delayMs, closeCode });
+    const retryAt = Date.now() + delayMs;
+    this.#setStatus(
+      error
+        ? { state: 'reconnecting', attempt: this.#attempt, delayMs, retryAt, closeCode, error }
+        : { state: 'reconnecting', attempt: this.#attempt, delayMs, retryAt, closeCode },
+    );
     this.#retryTimer = setTimeout(() => {
       this.#retryTimer = null;
       this.#open();

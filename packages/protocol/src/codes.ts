@@ -74,13 +74,15 @@ export const HttpErrorCodes = {
     'The request is malformed: not valid JSON, a body that does not match the schema (the reason names the field), or a bad parameter.',
   invalid_name: 'The document name breaks the room name rules (1–128 characters, no `/`, no control characters).',
   unauthorized: 'A token is needed and is missing, malformed, badly signed or expired.',
-  forbidden: 'The token gives no right to do this here, the origin is not allowed, or the admin API is off.',
+  forbidden: 'The token gives no right to do this here, or the admin API is off.',
+  origin_not_allowed: 'The origin of the page may not open WebSockets on this server (see `ALLOWED_ORIGINS`).',
   not_found: 'There is no such document, route or file.',
   conflict: 'A document with that name exists already.',
   too_large: 'The request body is larger than the route accepts.',
   unsupported_media_type: 'The body is not JSON.',
   rate_limited: 'Too many handshakes or connections from this address.',
-  unavailable: 'The server is shutting down, or the room is full; try again later.',
+  unavailable: 'The server is shutting down; try again later (another node, or this one once restarted).',
+  room_full: 'The room has as many connections as the server allows (`MAX_CONNECTIONS_PER_ROOM`); try again later.',
   internal: 'The server failed unexpectedly; the error is logged.',
 } as const;
 export type HttpErrorCode = keyof typeof HttpErrorCodes;

@@ -145,6 +145,7 @@ export async function startTandem(config: Config, options: StartOptions = {}): P
       return database ? [...problems, database] : problems;
     },
     handshakeTimeoutMs: config.handshakeTimeoutMs,
+    probeHandshake: (req) => gateway.probe(req),
   });
   // Over TLS the socket a request arrives on is the TLS socket, known once its handshake is done.
   app.server.on(tls ? 'secureConnection' : 'connection', gateway.handleConnection);

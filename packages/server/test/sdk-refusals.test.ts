@@ -107,4 +107,58 @@ describe('SDK refusals that retrying cannot fix', () => {
     ]);
     expect(alice.chat).toEqual(bob.chat);
   });
+
+  it('says why a handshake was refused and stops when retrying cannot help: a bad token, no rights, a wrong path', async () => {
+    const server = await startServer({ auth: 'jwt', jwtSecret: SECRET });
+    const cases = [
+      { url: server.wsUrl, room: 'r', token: 'not-a-jwt', code: 'unauthorized', status: 401 },
+      { url: server.wsUrl, room: 'secret', token: await token({ public: 'write' }), code: 'forbidden', status: 403 },
+      { url: `${server.wsUrl}/not-tandem`, room: 'r', token: await token({ '*': 'write' }), code: 'not_found', status: 404 },
+    ];
+    for (const { url, room, token: given, code, status } of cases) {
+      const counting = trackedWebSocket();
+      const handle = client(url, room, { name: 'Refused', token: given, WebSocket: counting.WebSocket });
+      const errors: string[] = [];
+      handle.on('error', (error) => errors.push(error.code));
+      await until(() => handle.status.state === 'closed', `the handle gives up (${code})`, 5_000, handle);
+      expect(handle.status).toMatchObject({ state: 'closed', code, error: { status, code, message: expect.any(String) } });
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(errors).toEqual([code]);
+      expect(counting.sockets, `one attempt only (${code})`).toHaveLength(1);
+    }
+  });
+
+  it('keeps retrying a full room, saying why, and gets in once there is room', async () => {
+    const server = await startServer({ maxConnectionsPerRoom: 1 });
+    const first = await member(server.wsUrl, 'small', 'First');
+    const second = client(server.wsUrl, 'small', { name: 'Second' });
+    await until(
+      () => second.status.state === 'reconnecting' && second.status.error?.code === 'room_full',
+      'the second is told the room is full',
+      5_000,
+      second,
+    );
+    expect(second.status.state === 'reconnecting' && second.status.error?.message).toContain('is full');
+    first.destroy();
+    await until(() => second.status.state === 'open', 'the second gets in', 10_000, second);
+  });
+
+  it('answers GET /ws/<room> with what a handshake would get, readable from any origin', async () => {
+    const server = await startServer({ auth: 'jwt', jwtSecret: SECRET });
+    const refused = await fetch(`${server.url}/ws/room`, { headers: { origin: 'https://elsewhere.example' } });
+    expect(refused.status).toBe(403);
+    expect(refused.headers.get('access-control-allow-origin')).toBe('*');
+    expect(await refused.json()).toEqual({ error: expect.stringContaining('https://elsewhere.example'), code: 'origin_not_allowed' });
+    const noToken = await fetch(`${server.url}/ws/room`);
+    expect(noToken.status).toBe(401);
+    const ok = await fetch(`${server.url}/ws/room?token=${await token({ room: 'read' })}`);
+    expect(await ok.json()).toEqual({ ok: true });
+  });
+
+  it('takes a server URL with or without /ws, and refuses one that already names a room', async () => {
+    const server = await startServer();
+    const viaWs = await member(`${server.wsUrl}/ws`, 'paths', 'Slash');
+    expect(viaWs.url).toBe(`${server.wsUrl}/ws/paths`);
+    expect(() => client(`${server.wsUrl}/ws/paths`, 'paths')).toThrow(/already names a room/);
+  });
 });

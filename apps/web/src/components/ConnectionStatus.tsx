@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'react';
-import type { Status, StorageStatus } from '@tandem/client';
+import type { HandshakeRefusal, Status, StorageStatus } from '@tandem/client';
 import { CloseCode } from '@tandem/protocol';
 
 function useOnline(): boolean {
@@ -48,6 +48,20 @@ function closeCodeOf(reason: string): number | null {
   return match ? Number(match[1]) : null;
 }
 
+/** What to tell a person whose connection the server refused for good. */
+function refusalText(error: HandshakeRefusal): string {
+  switch (error.code) {
+    case 'origin_not_allowed':
+      return 'This site may not connect to the server (its origin is not allowed)';
+    case 'unauthorized':
+      return 'The server did not accept your sign-in — sign in again';
+    case 'forbidden':
+      return 'You have no access to this document';
+    default:
+      return `Cannot connect: ${error.message}`;
+  }
+}
+
 function describe(status: Status, storage: StorageStatus, online: boolean, now: number): { text: string; tone: string } {
   if (status.state === 'closed') {
     if (status.code === 'token_expired') return { text: 'Session expired — sign in again', tone: 'error' };
@@ -55,6 +69,7 @@ function describe(status: Status, storage: StorageStatus, online: boolean, now: 
     if (code === CloseCode.disconnectedByAdmin) return { text: 'Disconnected by an administrator', tone: 'error' };
     if (code === CloseCode.roomClosedByAdmin) return { text: 'Room closed by an administrator', tone: 'error' };
     if (code === CloseCode.documentDeleted) return { text: 'This document was deleted', tone: 'error' };
+    if (status.error) return { text: refusalText(status.error), tone: 'error' };
   }
   if (!online || status.state === 'closed') return { text: 'Offline', tone: 'offline' };
   switch (status.state) {
@@ -66,6 +81,9 @@ function describe(status: Status, storage: StorageStatus, online: boolean, now: 
       return status.attempt === 0 ? { text: 'Connecting…', tone: 'wait' } : { text: 'Reconnecting…', tone: 'wait' };
     case 'reconnecting': {
       const seconds = Math.max(0, Math.ceil((status.retryAt - now) / 1000));
+      const when = seconds > 0 ? `in ${seconds} s` : 'now';
+      if (status.error?.code === 'room_full') return { text: `The room is full — trying again ${when}`, tone: 'wait' };
+      if (status.error) return { text: `Refused (${status.error.message}) — trying again ${when}`, tone: 'wait' };
       return { text: seconds > 0 ? `Reconnecting in ${seconds} s` : 'Reconnecting…', tone: 'wait' };
     }
   }
@@ -75,7 +93,14 @@ export function ConnectionStatus({ status, storage }: { status: Status; storage:
   const online = useOnline();
   const now = useNow(status.state === 'reconnecting');
   const { text, tone } = describe(status, storage, online, now);
-  const title = status.state === 'closed' ? status.reason : storage.state === 'failing' ? storage.message : undefined;
+  const title =
+    status.state === 'closed'
+      ? status.reason
+      : status.state === 'reconnecting' && status.error
+        ? status.error.message
+        : storage.state === 'failing'
+          ? storage.message
+          : undefined;
   return (
     <div role="status" className={`status status-${tone}`} title={title}>
       <span className="status-dot" aria-hidden="true" />

@@ -8,6 +8,7 @@ import type { Authenticator } from '../auth/authenticator.js';
 import type { Storage } from '../storage/storage.js';
 import type { StorageHealth } from '../storage/health.js';
 import type { Metrics } from '../lib/metrics.js';
+import type { Gateway } from '../transport/gateway.js';
 import { registerAdminRoutes, type AdminOptions } from './admin.js';
 import { registerDocumentRoutes } from './documents.js';
 import { handleErrors, sendError } from './errors.js';
@@ -36,6 +37,8 @@ export interface HttpAppOptions {
   readinessProblems: () => Promise<string[]>;
   /** A request (an upgrade included) whose headers have not all arrived by then is closed. */
   handshakeTimeoutMs: number;
+  /** What a WebSocket handshake to a request's URL would get (see Gateway.probe). */
+  probeHandshake: Gateway['probe'];
 }
 
 /** HTTP routes and the built web app, on the same server that takes WebSocket upgrades. */
@@ -55,6 +58,7 @@ export async function createHttpApp(options: HttpAppOptions): Promise<FastifyIns
     metrics,
     metricsToken,
     handshakeTimeoutMs,
+    probeHandshake,
   } = options;
   // Node's defaults let a request take 60 s to send its headers, checked every 30 s: half-open
   // upgrade requests then held sockets for up to 90 s.
@@ -132,6 +136,11 @@ export async function createHttpApp(options: HttpAppOptions): Promise<FastifyIns
       if (!reply.raw.headersSent) reply.raw.writeHead(500);
       reply.raw.end();
     });
+  });
+  // Browsers hide why a handshake was refused; the SDK asks here (any origin may read the answer: it holds nothing private).
+  app.get('/ws/*', async (request, reply) => {
+    const { status, body, headers } = await probeHandshake(request.raw);
+    return reply.code(status).headers({ ...headers, 'access-control-allow-origin': '*', 'cache-control': 'no-store' }).send(body);
   });
   registerDocumentRoutes(app, storage, whoIsIn, authenticator);
   registerAdminRoutes(app, admin);

@@ -1,7 +1,16 @@
 import { STATUS_CODES, type IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { CloseCode, MAX_ROOM_NAME, roomNameProblem, SUBPROTOCOL, TOKEN_PROTOCOL_PREFIX, type Rights } from '@tandem/protocol';
+import {
+  CloseCode,
+  MAX_ROOM_NAME,
+  roomNameProblem,
+  SUBPROTOCOL,
+  TOKEN_PROTOCOL_PREFIX,
+  type HttpErrorBody,
+  type HttpErrorCode,
+  type Rights,
+} from '@tandem/protocol';
 import type { Logger } from 'pino';
 import { AuthError, type Authenticator, type Identity } from '../auth/authenticator.js';
 import { rightFor } from '../auth/rights.js';
@@ -9,7 +18,7 @@ import { offeredProtocols, tokenFromRequest } from '../auth/token.js';
 import type { Config } from '../config.js';
 import { Connection } from '../rooms/connection.js';
 import type { RoomRegistry } from '../rooms/registry.js';
-import { codeForStatus, errorBody } from '../lib/http-error.js';
+import { errorBody } from '../lib/http-error.js';
 import type { LogLimiter } from '../lib/log-limiter.js';
 import { Traffic } from '../lib/traffic.js';
 import { ClientAddresses } from './client-address.js';
@@ -50,10 +59,21 @@ export interface GatewayOptions {
 
 const ROOM_PATH = /^\/ws\/([^/?#]+)$/;
 
+/** Why a handshake is refused: its HTTP status, error code and a reason a person can act on. */
+interface Refusal {
+  status: number;
+  code: HttpErrorCode;
+  reason: string;
+  headers?: Record<string, string>;
+}
+
+/** A handshake that passed the checks: to a room, or (room null) a Hocuspocus provider's socket. */
+type Admission = { room: string; identity: Identity; rights: Rights } | { room: null };
+
 /** Refuses an upgrade with an HTTP status and a JSON reason, before any WebSocket exists. */
-function refuse(socket: Duplex, status: number, reason: string, headers: Record<string, string> = {}): void {
+function refuse(socket: Duplex, status: number, error: HttpErrorBody, headers: Record<string, string> = {}): void {
   if (socket.destroyed) return;
-  const body = JSON.stringify(errorBody(codeForStatus(status), reason));
+  const body = JSON.stringify(error);
   const extra = Object.entries(headers)
     .map(([name, value]) => `${name}: ${value}\r\n`)
     .join('');
@@ -157,79 +177,87 @@ export class Gateway {
     socket.on('error', destroySocket);
     this.#upgrade(req, socket, head).catch((error: unknown) => {
       this.#options.log.error({ err: error }, 'upgrade failed');
-      this.#refuse(req, socket, 500, 'internal error');
+      this.#refuse(req, socket, { status: 500, code: 'internal', reason: 'internal error' });
     });
   };
 
   async #upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
-    const { config, authenticator, registry } = this.#options;
-    if (!this.#accepting) return this.#refuse(req, socket, 503, 'server shutting down');
-    const room = roomFromPath(req.url);
-    if (room === null && !isHocuspocusPath(req.url)) {
-      return this.#refuse(
-        req,
-        socket,
-        404,
-        `WebSocket endpoint is /ws/<room> (a room name of 1-${MAX_ROOM_NAME} characters), or /hocuspocus for Hocuspocus providers`,
-      );
-    }
     const ip = this.#addresses.ofRequest(req);
     // A keep-alive socket that served HTTP requests before its upgrade counts from now on.
     this.#count(socket, ip);
+    const verdict = await this.#admit(req, ip, true);
+    if ('status' in verdict) return this.#refuse(req, socket, verdict);
+    if (verdict.room === null) {
+      const release = (): void => this.#ipLimits.release(ip);
+      return this.#complete(req, socket, head, (peer) => this.#hocuspocus.accept(peer, ip, tokenFromRequest(req), release));
+    }
+    const { room, identity, rights } = verdict;
+    this.#complete(req, socket, head, (peer) => this.#accept(peer, room, ip, identity, rights));
+  }
+
+  /**
+   * What a WebSocket handshake to this URL would get, for `GET /ws/<room>` without an upgrade:
+   * browsers hide the status of a refused handshake, so the SDK asks here why it was refused.
+   * Subprotocols aside, the same checks run, the handshake rate limit included.
+   */
+  async probe(req: IncomingMessage): Promise<{ status: number; body: HttpErrorBody | { ok: true }; headers: Record<string, string> }> {
+    const verdict = await this.#admit(req, this.#addresses.ofRequest(req), false);
+    if ('status' in verdict) return { status: verdict.status, body: errorBody(verdict.code, verdict.reason), headers: verdict.headers ?? {} };
+    return { status: 200, body: { ok: true }, headers: {} };
+  }
+
+  /** The handshake checks in order: the first that fails refuses it. `handshake`: a real upgrade, whose subprotocols are checked too. */
+  async #admit(req: IncomingMessage, ip: string, handshake: boolean): Promise<Refusal | Admission> {
+    const { config, authenticator, registry } = this.#options;
+    if (!this.#accepting) return { status: 503, code: 'unavailable', reason: 'server shutting down' };
+    const room = roomFromPath(req.url);
+    if (room === null && !isHocuspocusPath(req.url)) {
+      const reason = `WebSocket endpoint is /ws/<room> (a room name of 1-${MAX_ROOM_NAME} characters), or /hocuspocus for Hocuspocus providers`;
+      return { status: 404, code: 'not_found', reason };
+    }
     if (!this.#ipLimits.allowHandshake(ip)) {
-      return this.#refuse(req, socket, 429, `more than ${config.handshakesPerSecondPerIp} connection attempts a second from this address`, {
-        'Retry-After': '1',
-      });
+      const reason = `more than ${config.handshakesPerSecondPerIp} connection attempts a second from this address`;
+      return { status: 429, code: 'rate_limited', reason, headers: { 'Retry-After': '1' } };
     }
     const origin = req.headers.origin;
     if (origin !== undefined && !this.#originAllowed(origin, req)) {
-      return this.#refuse(req, socket, 403, `origin ${origin} may not open WebSockets here (see ALLOWED_ORIGINS)`);
+      return { status: 403, code: 'origin_not_allowed', reason: `origin ${origin} may not open WebSockets here (see ALLOWED_ORIGINS)` };
     }
-    if (room === null) return this.#upgradeHocuspocus(req, socket, head, ip);
-    const offered = offeredProtocols(req);
+    const offered = handshake ? offeredProtocols(req) : [];
+    if (room === null) {
+      // Hocuspocus providers authenticate each document in their first message (see hocuspocus.ts).
+      if (offered.length > 0) return { status: 400, code: 'bad_request', reason: 'a Hocuspocus provider offers no subprotocol' };
+      return this.#overLimit(ip) ?? { room: null };
+    }
     const named = offered.filter((p) => !p.startsWith(TOKEN_PROTOCOL_PREFIX));
     if (named.length > 0 && !named.includes(SUBPROTOCOL)) {
-      return this.#refuse(
-        req,
-        socket,
-        400,
-        `unsupported subprotocol ${named.map((p) => `"${p}"`).join(', ')}: this server speaks "${SUBPROTOCOL}", or plain Yjs when no subprotocol is offered`,
-      );
+      const list = named.map((p) => `"${p}"`).join(', ');
+      const reason = `unsupported subprotocol ${list}: this server speaks "${SUBPROTOCOL}", or plain Yjs when no subprotocol is offered`;
+      return { status: 400, code: 'bad_request', reason };
     }
     if (named.length < offered.length && !named.includes(SUBPROTOCOL)) {
-      return this.#refuse(
-        req,
-        socket,
-        400,
-        `a token in Sec-WebSocket-Protocol needs "${SUBPROTOCOL}" offered beside it; plain Yjs clients can send ?token=`,
-      );
+      const reason = `a token in Sec-WebSocket-Protocol needs "${SUBPROTOCOL}" offered beside it; plain Yjs clients can send ?token=`;
+      return { status: 400, code: 'bad_request', reason };
     }
     let identity: Identity;
     try {
       identity = await authenticator.verify(tokenFromRequest(req));
     } catch (error) {
       if (!(error instanceof AuthError)) throw error;
-      return this.#refuse(req, socket, 401, error.message);
+      return { status: 401, code: 'unauthorized', reason: error.message };
     }
     const rights = rightFor(identity.grants, room);
-    if (rights === null) return this.#refuse(req, socket, 403, `the token gives no access to room "${room}"`);
+    if (rights === null) return { status: 403, code: 'forbidden', reason: `the token gives no access to room "${room}"` };
     if ((registry.get(room)?.connectionCount ?? 0) >= config.maxConnectionsPerRoom) {
-      return this.#refuse(req, socket, 503, `room "${room}" is full (${config.maxConnectionsPerRoom} connections)`, { 'Retry-After': '5' });
+      const reason = `room "${room}" is full (${config.maxConnectionsPerRoom} connections)`;
+      return { status: 503, code: 'room_full', reason, headers: { 'Retry-After': '5' } };
     }
-    if (this.#ipLimits.overLimit(ip)) {
-      return this.#refuse(req, socket, 429, `this address has ${config.maxConnectionsPerIp} connections open already`);
-    }
-    this.#complete(req, socket, head, (peer) => this.#accept(peer, room, ip, identity, rights));
+    return this.#overLimit(ip) ?? { room, identity, rights };
   }
 
-  /** Hocuspocus providers authenticate each document in their first message (see hocuspocus.ts): only the address limit is left. */
-  #upgradeHocuspocus(req: IncomingMessage, socket: Duplex, head: Buffer, ip: string): void {
-    const offered = offeredProtocols(req);
-    if (offered.length > 0) return this.#refuse(req, socket, 400, 'a Hocuspocus provider offers no subprotocol');
-    if (this.#ipLimits.overLimit(ip)) {
-      return this.#refuse(req, socket, 429, `this address has ${this.#options.config.maxConnectionsPerIp} connections open already`);
-    }
-    this.#complete(req, socket, head, (peer) => this.#hocuspocus.accept(peer, ip, tokenFromRequest(req), () => this.#ipLimits.release(ip)));
+  #overLimit(ip: string): Refusal | null {
+    if (!this.#ipLimits.overLimit(ip)) return null;
+    return { status: 429, code: 'rate_limited', reason: `this address has ${this.#options.config.maxConnectionsPerIp} connections open already` };
   }
 
   #complete(req: IncomingMessage, socket: Duplex, head: Buffer, accepted: (peer: WsSocket) => void): void {
@@ -247,13 +275,13 @@ export class Gateway {
     });
   }
 
-  #refuse(req: IncomingMessage, socket: Duplex, status: number, reason: string, headers?: Record<string, string>): void {
+  #refuse(req: IncomingMessage, socket: Duplex, { status, code, reason, headers }: Refusal): void {
     if (socket.destroyed) return;
     Traffic.bump(this.#options.traffic.refusals, status);
     // The client's address: behind a trusted proxy, the one it names (TRUST_PROXY).
     const address = this.#addresses.ofRequest(req);
-    this.#options.logLimiter.log('info', `refused:${status}:${address}`, { status, address, reason }, 'WebSocket upgrade refused');
-    refuse(socket, status, reason, headers);
+    this.#options.logLimiter.log('info', `refused:${status}:${address}`, { status, code, address, reason }, 'WebSocket upgrade refused');
+    refuse(socket, status, errorBody(code, reason), headers);
   }
 
   #originAllowed(origin: string, req: IncomingMessage): boolean {
