@@ -1,6 +1,8 @@
 export { startTandem, type StartOptions, type TandemServer } from './server.js';
+export { createTandem, type EmbedOptions, type Tandem } from './embed.js';
+export type { RoomHooks } from './rooms/hooks.js';
 export { makeConfig, configFromProcess, ConfigError, type Config, type ConfigInput } from './config.js';
-export { AuthError, type Authenticator, type Identity } from './auth/authenticator.js';
+export { AuthError, type AuthenticateHook, type AuthenticateResult, type Authenticator, type Identity } from './auth/authenticator.js';
 export type { DocumentInfo, Storage, StoredRoom, RoomWrites, LoadOptions } from './storage/storage.js';
 export { SqliteStorage } from './storage/sqlite.js';
 export { PostgresStorage } from './storage/postgres.js';

@@ -8,12 +8,13 @@ import { NO_RELAY } from './cluster/admin-relay.js';
 import { startCluster, type Cluster } from './cluster/cluster.js';
 import type { StreamLog } from './cluster/stream-log.js';
 import type { Config } from './config.js';
-import { createHttpApp } from './http/app.js';
+import { createHttpApp, type RouteOptions } from './http/app.js';
 import { serveMetrics } from './http/metrics.js';
 import { Metrics } from './lib/metrics.js';
 import { LogLimiter } from './lib/log-limiter.js';
 import { Traffic } from './lib/traffic.js';
 import { createLogger, type Logger } from './log.js';
+import type { RoomHooks } from './rooms/hooks.js';
 import { RoomRegistry } from './rooms/registry.js';
 import { AdminActions } from './rooms/admin-actions.js';
 import { committedWrites, type RoomCopy } from './storage/room-log.js';
@@ -45,10 +46,32 @@ export interface StartOptions {
   /** Defaults to the one `config.auth` selects (guest or JWT). */
   authenticator?: Authenticator;
   logger?: Logger;
+  /** Whether clients reach this server over https/wss (it then knows its own origin as https). Defaults to whether TLS is configured. */
+  secure?: boolean;
+  /** The app's logic around rooms (see RoomHooks). */
+  hooks?: RoomHooks;
 }
 
-/** Starts HTTP and WebSocket on one port and returns once it listens. */
-export async function startTandem(config: Config, options: StartOptions = {}): Promise<TandemServer> {
+/**
+ * Tandem without a server of its own: rooms, storage, the WebSocket gateway and the HTTP routes,
+ * to put on an app's HTTP server or Fastify (see embed.ts and docs/embedding.md).
+ */
+export interface TandemCore {
+  readonly registry: RoomRegistry;
+  readonly metrics: Metrics;
+  readonly cluster: Cluster | null;
+  readonly log: Logger;
+  readonly gateway: Gateway;
+  /** What the HTTP routes need (see http/app.ts). */
+  readonly routes: RouteOptions;
+  /** True once close() has begun. */
+  readonly closing: boolean;
+  /** Stops accepting, closes every socket with 1001, flushes storage; `beforeStorage` runs once the sockets are closed. */
+  close(beforeStorage?: () => Promise<void>): Promise<void>;
+}
+
+/** Builds everything but the HTTP server. */
+export async function createTandemCore(config: Config, options: StartOptions = {}): Promise<TandemCore> {
   const log = options.logger ?? createLogger(config.logLevel);
   const retention = { keep: config.activityRetention, maxAgeMs: config.activityRetentionDays * 86_400_000 };
   const traffic = new Traffic();
@@ -110,17 +133,14 @@ export async function startTandem(config: Config, options: StartOptions = {}): P
     logLimiter,
     log,
     settings: config,
+    hooks: options.hooks ?? {},
   });
   const whoIsIn = async (rooms: readonly string[]): Promise<Map<string, Member[]>> =>
     cluster?.presence.members(rooms) ?? new Map(rooms.map((room) => [room, registry.get(room)?.members ?? []]));
-  const tls = config.tlsCert && config.tlsKey ? { cert: readFileSync(config.tlsCert), key: readFileSync(config.tlsKey) } : null;
-  const gateway = new Gateway({ registry, log, authenticator, config, secure: tls !== null, traffic, logLimiter });
-  const metricsServer =
-    config.metricsPort === undefined ? null : await serveMetrics(metrics, config.metricsToken ?? null, config.metricsPort, config.host);
-  const app = await createHttpApp({
+  const secure = options.secure ?? Boolean(config.tlsCert && config.tlsKey);
+  const gateway = new Gateway({ registry, log, authenticator, config, secure, traffic, logLimiter });
+  const routes: RouteOptions = {
     log,
-    staticDir: config.staticDir,
-    tls,
     storage,
     authenticator,
     stats: () => ({ rooms: registry.size, connections: gateway.connections }),
@@ -144,20 +164,10 @@ export async function startTandem(config: Config, options: StartOptions = {}): P
       const database = await postgres?.problem(1_000);
       return database ? [...problems, database] : problems;
     },
-    handshakeTimeoutMs: config.handshakeTimeoutMs,
     probeHandshake: (req) => gateway.probe(req),
-  });
-  // Over TLS the socket a request arrives on is the TLS socket, known once its handshake is done.
-  app.server.on(tls ? 'secureConnection' : 'connection', gateway.handleConnection);
-  app.server.on('request', gateway.handleRequest);
-  app.server.on('upgrade', gateway.handleUpgrade);
-  await app.listen({ port: config.port, host: config.host ?? '::' });
-  const { port } = app.server.address() as AddressInfo;
-  const url = `${tls ? 'https' : 'http'}://${config.host && config.host !== '::' && config.host !== '0.0.0.0' ? config.host : 'localhost'}:${port}`;
-  log.info({ port, url }, `Tandem listening on ${url}`);
-
+  };
   let closing: Promise<void> | null = null;
-  const close = async (): Promise<void> => {
+  const close = async (beforeStorage?: () => Promise<void>): Promise<void> => {
     registry.beginShutdown();
     await gateway.close(config.shutdownGraceMs);
     registry.prepareShutdown();
@@ -166,8 +176,7 @@ export async function startTandem(config: Config, options: StartOptions = {}): P
     registry.dispose();
     await persistence.stop();
     await cluster?.close();
-    await app.close();
-    await metricsServer?.close();
+    await beforeStorage?.();
     logLimiter.flush();
     await bus.close();
     await storage.close();
@@ -179,12 +188,48 @@ export async function startTandem(config: Config, options: StartOptions = {}): P
     log.info('Tandem stopped');
   };
   return {
-    port,
-    url,
     registry,
     metrics,
     cluster,
     log,
-    close: () => (closing ??= close()),
+    gateway,
+    routes,
+    get closing() {
+      return closing !== null;
+    },
+    close: (beforeStorage) => (closing ??= close(beforeStorage)),
+  };
+}
+
+/** Starts HTTP and WebSocket on one port and returns once it listens. */
+export async function startTandem(config: Config, options: StartOptions = {}): Promise<TandemServer> {
+  const core = await createTandemCore(config, options);
+  const { gateway, log } = core;
+  const tls = config.tlsCert && config.tlsKey ? { cert: readFileSync(config.tlsCert), key: readFileSync(config.tlsKey) } : null;
+  const metricsServer =
+    config.metricsPort === undefined
+      ? null
+      : await serveMetrics(core.metrics, config.metricsToken ?? null, config.metricsPort, config.host);
+  const app = await createHttpApp({ ...core.routes, staticDir: config.staticDir, tls, handshakeTimeoutMs: config.handshakeTimeoutMs });
+  // Over TLS the socket a request arrives on is the TLS socket, known once its handshake is done.
+  app.server.on(tls ? 'secureConnection' : 'connection', gateway.handleConnection);
+  app.server.on('request', gateway.handleRequest);
+  app.server.on('upgrade', gateway.handleUpgrade);
+  await app.listen({ port: config.port, host: config.host ?? '::' });
+  const { port } = app.server.address() as AddressInfo;
+  const url = `${tls ? 'https' : 'http'}://${config.host && config.host !== '::' && config.host !== '0.0.0.0' ? config.host : 'localhost'}:${port}`;
+  log.info({ port, url }, `Tandem listening on ${url}`);
+  return {
+    port,
+    url,
+    registry: core.registry,
+    metrics: core.metrics,
+    cluster: core.cluster,
+    log,
+    close: () =>
+      core.close(async () => {
+        await app.close();
+        await metricsServer?.close();
+      }),
   };
 }

@@ -38,6 +38,7 @@ function setup(storage: Storage = new SqliteStorage(tempDir())) {
     log,
     logLimiter: new LogLimiter(log),
     authenticator: guestAuthenticator,
+    hooks: {},
     settings,
     activityLimiter: new ActivityLimiter(1_000),
     isShuttingDown: () => false,

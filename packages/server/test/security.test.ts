@@ -25,7 +25,7 @@ describe('handshake refusals', () => {
     const server = await startServer({ allowedOrigins: 'https://app.example' });
     const refused = await refusal(`${server.wsUrl}/ws/r`, undefined, { origin: 'https://evil.example' });
     expect(refused.status).toBe(403);
-    expect(refused.body).toEqual({ error: expect.stringMatching(/origin https:\/\/evil\.example may not/), code: 'forbidden' });
+    expect(refused.body).toEqual({ error: expect.stringMatching(/origin https:\/\/evil\.example may not/), code: 'origin_not_allowed' });
     await rawSocket(server.wsUrl, 'r', undefined, { origin: server.url });
     await rawSocket(server.wsUrl, 'r', undefined, { origin: 'https://app.example' });
     await rawSocket(server.wsUrl, 'r');

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import type { IncomingMessage } from 'node:http';
 import { createRemoteJWKSet, importSPKI, jwtVerify, type JWTVerifyGetKey } from 'jose';
 import { z } from 'zod';
 import { LIMITS, Rights } from '@tandem/protocol';
@@ -20,8 +21,42 @@ export class AuthError extends Error {
 }
 
 export interface Authenticator {
-  /** Resolves with the identity a token proves, or rejects with AuthError saying why not. */
-  verify(token: string | null): Promise<Identity>;
+  /**
+   * Resolves with the identity a token proves, or rejects with AuthError saying why not.
+   * `request`: the HTTP request (a WebSocket handshake or an API call) the token came with; none
+   * for a token sent over an open connection (`auth`, a Hocuspocus provider's auth message).
+   */
+  verify(token: string | null, request?: IncomingMessage): Promise<Identity>;
+}
+
+/** What an app's `authenticate` hook answers: who this is and what they may do, or why not. */
+export type AuthenticateResult =
+  | {
+      user: { id: string; name?: string };
+      /** One right for every room, or room-name patterns (`*` matches any run) and the right each grants. */
+      rights: Rights | Record<string, Rights>;
+      /** When this identity stops being valid (ms since the epoch); the connection is then closed unless renewed. */
+      expiresAt?: number;
+    }
+  | { refuse: string };
+
+/** An app's own authentication (sessions, API keys …) in place of JWTs: see docs/embedding.md. */
+export type AuthenticateHook = (input: { token: string | null; request: IncomingMessage | null }) => Promise<AuthenticateResult>;
+
+export function hookAuthenticator(authenticate: AuthenticateHook): Authenticator {
+  return {
+    async verify(token, request) {
+      const result = await authenticate({ token, request: request ?? null });
+      if ('refuse' in result) throw new AuthError(result.refuse);
+      const { user, rights, expiresAt } = result;
+      return {
+        userId: user.id,
+        name: user.name ?? null,
+        grants: typeof rights === 'string' ? [{ pattern: '*', right: rights }] : grantsFromClaim(rights),
+        expiresAt: expiresAt ?? null,
+      };
+    },
+  };
 }
 
 /** Every guest has this identity; it is never modified, so connections share it. */

@@ -15,11 +15,9 @@ import { handleErrors, sendError } from './errors.js';
 import { answerScrape } from './metrics.js';
 import { serveWebApp } from './web-app.js';
 
-export interface HttpAppOptions {
+/** What Tandem's HTTP routes need: on its own server, or inside an app's Fastify (see embed.ts). */
+export interface RouteOptions {
   log: Logger;
-  staticDir: string;
-  /** Serve https (and so wss) with this certificate and key. */
-  tls: { cert: Buffer; key: Buffer } | null;
   storage: Storage;
   authenticator: Authenticator;
   stats: () => Record<string, number>;
@@ -35,31 +33,21 @@ export interface HttpAppOptions {
   whoIsIn: (rooms: readonly string[]) => Promise<Map<string, Member[]>>;
   /** What keeps this node from serving new clients besides storage writes (Redis, PostgreSQL unreachable). */
   readinessProblems: () => Promise<string[]>;
-  /** A request (an upgrade included) whose headers have not all arrived by then is closed. */
-  handshakeTimeoutMs: number;
   /** What a WebSocket handshake to a request's URL would get (see Gateway.probe). */
   probeHandshake: Gateway['probe'];
 }
 
-/** HTTP routes and the built web app, on the same server that takes WebSocket upgrades. */
+export interface HttpAppOptions extends RouteOptions {
+  staticDir: string;
+  /** Serve https (and so wss) with this certificate and key. */
+  tls: { cert: Buffer; key: Buffer } | null;
+  /** A request (an upgrade included) whose headers have not all arrived by then is closed. */
+  handshakeTimeoutMs: number;
+}
+
+/** Tandem's own server: its HTTP routes and the built web app, on the server that takes WebSocket upgrades. */
 export async function createHttpApp(options: HttpAppOptions): Promise<FastifyInstance> {
-  const {
-    log,
-    staticDir,
-    tls,
-    storage,
-    authenticator,
-    stats,
-    storageHealth,
-    shuttingDown,
-    readinessProblems,
-    whoIsIn,
-    admin,
-    metrics,
-    metricsToken,
-    handshakeTimeoutMs,
-    probeHandshake,
-  } = options;
+  const { log, staticDir, tls, handshakeTimeoutMs } = options;
   // Node's defaults let a request take 60 s to send its headers, checked every 30 s: half-open
   // upgrade requests then held sockets for up to 90 s.
   const timeouts = {
@@ -103,7 +91,16 @@ export async function createHttpApp(options: HttpAppOptions): Promise<FastifyIns
     strictTransportSecurity: tls !== null,
     crossOriginEmbedderPolicy: false,
   });
+  registerTandemRoutes(app, options);
+  await serveWebApp(app, staticDir);
+  return app;
+}
 
+/** Health, readiness, metrics, the handshake probe, and the document and admin APIs. */
+export function registerTandemRoutes(app: FastifyInstance, options: RouteOptions): void {
+  const { log, storage, authenticator, stats, storageHealth, shuttingDown, readinessProblems, whoIsIn, admin, metrics, metricsToken } =
+    options;
+  const { probeHandshake } = options;
   app.get('/healthz', async (_request, reply) => {
     const health = storageHealth();
     if (health.ok) return { status: 'ok', ...stats() };
@@ -140,11 +137,11 @@ export async function createHttpApp(options: HttpAppOptions): Promise<FastifyIns
   // Browsers hide why a handshake was refused; the SDK asks here (any origin may read the answer: it holds nothing private).
   app.get('/ws/*', async (request, reply) => {
     const { status, body, headers } = await probeHandshake(request.raw);
-    return reply.code(status).headers({ ...headers, 'access-control-allow-origin': '*', 'cache-control': 'no-store' }).send(body);
+    return reply
+      .code(status)
+      .headers({ ...headers, 'access-control-allow-origin': '*', 'cache-control': 'no-store' })
+      .send(body);
   });
   registerDocumentRoutes(app, storage, whoIsIn, authenticator);
   registerAdminRoutes(app, admin);
-
-  await serveWebApp(app, staticDir);
-  return app;
 }

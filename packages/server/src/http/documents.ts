@@ -37,7 +37,7 @@ export function registerDocumentRoutes(
 ): void {
   const identify = async (request: FastifyRequest, reply: FastifyReply): Promise<Identity | null> => {
     try {
-      return await authenticator.verify(tokenFromRequest(request.raw));
+      return await authenticator.verify(tokenFromRequest(request.raw), request.raw);
     } catch (error) {
       if (!(error instanceof AuthError)) throw error;
       await sendError(reply, 401, 'unauthorized', error.message);

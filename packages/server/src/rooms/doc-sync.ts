@@ -23,6 +23,7 @@ import type { LogLimiter } from '../lib/log-limiter.js';
 import type { Metrics } from '../lib/metrics.js';
 import type { RoomLog } from '../storage/room-log.js';
 import type { RoomSettings } from './settings.js';
+import { callHook, type RoomHooks } from './hooks.js';
 
 const LOAD_ORIGIN = Symbol('load');
 const BUS_ORIGIN = Symbol('bus');
@@ -38,6 +39,7 @@ export interface DocSyncContext {
   logLimiter: LogLimiter;
   metrics?: Metrics;
   settings: Pick<RoomSettings, 'compactAfterUpdates' | 'fanoutIntervalMs' | 'maxDocumentBytes' | 'maxPendingBytes'>;
+  hooks: RoomHooks;
 }
 
 /**
@@ -249,7 +251,10 @@ export class DocSync {
     if (soleOrigin === LOG_ORIGIN) return;
     // What came from the shared log is stored already: only this node's own updates are appended.
     const own = group.some((entry) => entry.origin === LOG_ORIGIN) ? group.filter((entry) => entry.origin !== LOG_ORIGIN) : group;
-    this.#ctx.persistence.appendUpdate(this.#ctx.room, own === group ? update : Y.mergeUpdates(own.map((entry) => entry.update)));
+    const ownUpdate = own === group ? update : Y.mergeUpdates(own.map((entry) => entry.update));
+    this.#ctx.persistence.appendUpdate(this.#ctx.room, ownUpdate);
+    if (soleOrigin !== BUS_ORIGIN)
+      callHook(this.#ctx.hooks, 'onChange', { room: this.#ctx.room, update: ownUpdate, doc: this.doc }, this.#ctx.log);
     this.#awaitingStore.push(receiptsOf(own));
     this.#logBytes += update.byteLength;
     // Encoding a snapshot costs in proportion to the whole document, so it waits until the log

@@ -39,6 +39,9 @@ export interface MembersContext {
   isShuttingDown(): boolean;
   /** A joiner was welcomed: the frames it sent meanwhile may be handled now. */
   onWelcomed(conn: Connection): void;
+  /** A member joined (was welcomed), or a welcomed member's connection closed (not at shutdown). */
+  onJoined(member: Member): void;
+  onLeft(member: Member): void;
 }
 
 /** Who a member is across connections: the token's user, or a guest's name. */
@@ -150,6 +153,7 @@ export class Members {
     this.#presence.changed(state.member);
     this.#share();
     this.#ctx.onWelcomed(conn);
+    this.#ctx.onJoined(state.member);
   }
 
   /** Everyone in the room: here, and on the other nodes. */
@@ -229,6 +233,13 @@ export class Members {
     this.#presence.left(state.member.id);
     this.#share();
     this.#recordLeave(conn, state);
+    if (state.welcomed) this.#ctx.onLeft(state.member);
+  }
+
+  /** Whether the member is connected to this node. */
+  isLocal(memberId: string): boolean {
+    for (const state of this.#states.values()) if (state.member.id === memberId) return true;
+    return false;
   }
 
   /** An activity entry was committed: members hear of it, and a joiner waiting for it is welcomed. */

@@ -23,6 +23,7 @@ import { Members } from './members.js';
 import type { CommittedBatch, RoomCopy, RoomLog } from '../storage/room-log.js';
 import { SEQ_LOG_TAIL } from './seq-log.js';
 import type { RoomSettings } from './settings.js';
+import { callHook, type RoomHooks } from './hooks.js';
 
 /** What every room shares: the server's services and settings. */
 export interface RoomServices {
@@ -36,6 +37,8 @@ export interface RoomServices {
   log: Logger;
   authenticator: Authenticator;
   settings: RoomSettings;
+  /** The app's logic around rooms (embedding). */
+  hooks: RoomHooks;
 }
 
 export interface RoomContext extends RoomServices {
@@ -88,6 +91,8 @@ export class Room {
       leaveGraceMs: ctx.settings.leaveGraceMs,
       isShuttingDown: ctx.isShuttingDown,
       onWelcomed: (conn) => this.#handleHeld(conn),
+      onJoined: (member) => callHook(ctx.hooks, 'onJoin', { room: name, member }, ctx.log),
+      onLeft: (member) => callHook(ctx.hooks, 'onLeave', { room: name, member }, ctx.log),
     });
     this.#loaded = this.#load();
   }
@@ -280,7 +285,10 @@ export class Room {
     // those continue).
     this.#journal.committed(batch, {
       activity: (entry) => this.#members.activityCommitted(entry),
-      chat: (message) => this.#members.broadcast({ type: 'chat', message }),
+      chat: (message) => {
+        this.#members.broadcast({ type: 'chat', message });
+        if (this.#members.isLocal(message.author.id)) callHook(this.#ctx.hooks, 'onChat', { room: this.name, message }, this.#ctx.log);
+      },
       event: (event) => this.#members.broadcast({ type: 'event', ...event }, event.from.id),
     });
   }

@@ -202,7 +202,8 @@ export class Gateway {
    */
   async probe(req: IncomingMessage): Promise<{ status: number; body: HttpErrorBody | { ok: true }; headers: Record<string, string> }> {
     const verdict = await this.#admit(req, this.#addresses.ofRequest(req), false);
-    if ('status' in verdict) return { status: verdict.status, body: errorBody(verdict.code, verdict.reason), headers: verdict.headers ?? {} };
+    if ('status' in verdict)
+      return { status: verdict.status, body: errorBody(verdict.code, verdict.reason), headers: verdict.headers ?? {} };
     return { status: 200, body: { ok: true }, headers: {} };
   }
 
@@ -241,7 +242,7 @@ export class Gateway {
     }
     let identity: Identity;
     try {
-      identity = await authenticator.verify(tokenFromRequest(req));
+      identity = await authenticator.verify(tokenFromRequest(req), req);
     } catch (error) {
       if (!(error instanceof AuthError)) throw error;
       return { status: 401, code: 'unauthorized', reason: error.message };
@@ -257,7 +258,11 @@ export class Gateway {
 
   #overLimit(ip: string): Refusal | null {
     if (!this.#ipLimits.overLimit(ip)) return null;
-    return { status: 429, code: 'rate_limited', reason: `this address has ${this.#options.config.maxConnectionsPerIp} connections open already` };
+    return {
+      status: 429,
+      code: 'rate_limited',
+      reason: `this address has ${this.#options.config.maxConnectionsPerIp} connections open already`,
+    };
   }
 
   #complete(req: IncomingMessage, socket: Duplex, head: Buffer, accepted: (peer: WsSocket) => void): void {
