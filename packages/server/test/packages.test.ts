@@ -113,6 +113,43 @@ bob.destroy();
 await server.close();
 `;
 
+/** The server mounted in the consumer's own Fastify app, signing clients in with the app's API keys. */
+const EMBED_SCRIPT = `
+import Fastify from 'fastify';
+import { connect } from '@tandem/client';
+import { createTandem, makeConfig } from '@tandem/server';
+import { WebSocket } from 'ws';
+
+const keys = new Map([['key-ada', { id: 'u-ada', name: 'Ada' }], ['key-bo', { id: 'u-bo', name: 'Bo' }]]);
+const joined = [];
+const tandem = await createTandem(makeConfig({ dataDir: process.argv[2], logLevel: 'warn' }), {
+  async authenticate({ token }) {
+    const user = keys.get(token ?? '');
+    return user ? { user, rights: 'write' } : { refuse: 'unknown API key' };
+  },
+  onJoin: ({ member }) => joined.push(member.name),
+});
+const app = Fastify();
+app.get('/', async () => 'the consumer app');
+await app.register(tandem.plugin);
+await app.listen({ port: 0, host: '127.0.0.1' });
+const url = 'http://127.0.0.1:' + app.server.address().port;
+const ada = connect(url, 'embedded', { name: 'ignored', token: 'key-ada', WebSocket });
+const bo = connect(url, 'embedded', { name: 'ignored', token: 'key-bo', WebSocket });
+const stranger = connect(url, 'embedded', { name: 'Stranger', token: 'nope', WebSocket });
+await Promise.all([ada.whenJoined(), bo.whenJoined(), ada.whenSynced(), bo.whenSynced()]);
+ada.doc.getText('body').insert(0, 'typed through the consumer app');
+const deadline = Date.now() + 10_000;
+while (bo.doc.getText('body').toString() !== 'typed through the consumer app' || stranger.status.state !== 'closed') {
+  if (Date.now() > deadline) throw new Error('Bo did not get the edit, or the stranger was not refused');
+  await new Promise((resolve) => setTimeout(resolve, 20));
+}
+const page = await (await fetch(url)).text();
+console.log(JSON.stringify({ page, text: bo.doc.getText('body').toString(), joined: joined.sort(), stranger: stranger.status.error }));
+for (const handle of [ada, bo, stranger]) handle.destroy();
+await app.close();
+`;
+
 /** Strict types across all three packages, with ws's WebSocket passed as it is. */
 const TYPES_CHECK = `
 import { connect, type RoomHandle, type WebSocketLike } from '@tandem/client';
@@ -185,7 +222,11 @@ it('packs, installs and runs @tandem/protocol, @tandem/client and @tandem/server
     JSON.stringify({ name: 'consumer', private: true, type: 'module', allowScripts: { 'better-sqlite3': true } }),
   );
   const dev = readJson(join(repoRoot, 'package.json')).devDependencies as Record<string, string>;
-  const registry = ['ws', 'typescript', '@types/ws', '@types/node'].map((name) => `${name}@${dev[name]}`);
+  const serverDependencies = readJson(join(repoRoot, 'packages/server/package.json')).dependencies as Record<string, string>;
+  const registry = [
+    ...['ws', 'typescript', '@types/ws', '@types/node'].map((name) => `${name}@${dev[name]}`),
+    `fastify@${serverDependencies.fastify}`,
+  ];
   progress(`npm install of the tarballs and ${registry.join(' ')}`);
   await run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--ignore-scripts', ...tarballs, ...registry], project);
   await provideSqliteBinding(project);
@@ -199,6 +240,15 @@ it('packs, installs and runs @tandem/protocol, @tandem/client and @tandem/server
   writeFileSync(join(project, 'run.js'), RUN_SCRIPT);
   const output = await run(process.execPath, ['run.js', tempDir()], project);
   expect(JSON.parse(output)).toEqual({ text: 'typed in a packed client', chat: 'hello from the tarball', from: 'Alice' });
+
+  progress("mounting the server in the consumer's own Fastify app with its own authentication");
+  writeFileSync(join(project, 'embed.js'), EMBED_SCRIPT);
+  expect(JSON.parse(await run(process.execPath, ['embed.js', tempDir()], project))).toEqual({
+    page: 'the consumer app',
+    text: 'typed through the consumer app',
+    joined: ['Ada', 'Bo'],
+    stranger: { status: 401, code: 'unauthorized', message: 'unknown API key' },
+  });
 
   progress('type-checking a strict TypeScript consumer');
   writeFileSync(join(project, 'consumer.ts'), TYPES_CHECK);
