@@ -249,6 +249,24 @@ describe('the Hocuspocus provider', () => {
     expect(received.get('stranger')).toEqual([]);
   });
 
+  it('closes a WebSocket that opens no document within twice the handshake deadline', async () => {
+    const server = await startServer({ handshakeTimeoutMs: 500 });
+    const idle = await rawHocuspocus(server.wsUrl);
+    const started = Date.now();
+    expect(await closeEvent(idle)).toMatchObject({
+      code: CloseCode.policyViolation,
+      reason: expect.stringMatching(/no document authenticated/),
+    });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(900);
+    // One that authenticates in time stays.
+    const sdk = await member(server.url, 'kept', 'Ann');
+    const kept = provider(server.wsUrl, 'kept');
+    await until(() => kept.isSynced, 'the provider syncs');
+    await new Promise((resolve) => setTimeout(resolve, 1_200));
+    kept.document.getText('text').insert(0, 'still here');
+    await until(() => text(sdk.doc) === 'still here', 'the provider is still connected');
+  });
+
   it('closes a WebSocket that breaks the protocol with a clear code, and goes on serving', async () => {
     const server = await startServer();
     const garbage = await rawHocuspocus(server.wsUrl);

@@ -36,6 +36,7 @@ export type GatewayConfig = Pick<
   | 'allowedOrigins'
   | 'maxConnectionsPerIp'
   | 'handshakesPerSecondPerIp'
+  | 'handshakeTimeoutMs'
   | 'maxConnectionsPerRoom'
   | 'messagesPerSecond'
   | 'bytesPerSecond'

@@ -105,6 +105,11 @@ export class HocuspocusChannel {
     this.#heldBytes += frame.data.byteLength;
   }
 
+  /** Authenticated, and joined to its room. */
+  get open(): boolean {
+    return this.#joined !== null;
+  }
+
   sendStateless(payload: string): void {
     this.#owner.send(encodeStateless(this.#keyBytes, payload));
   }

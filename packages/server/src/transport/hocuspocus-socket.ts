@@ -17,7 +17,7 @@ const MAX_HELD_FRAMES = 1_000;
 export interface SocketServices extends ChannelServices {
   log: Logger;
   logLimiter: LogLimiter;
-  config: Pick<Config, 'maxBufferedBytes' | 'maxConnectionsPerRoom' | 'maxPendingBytes'>;
+  config: Pick<Config, 'maxBufferedBytes' | 'maxConnectionsPerRoom' | 'maxPendingBytes' | 'handshakeTimeoutMs'>;
   throttle: ThrottleOptions;
 }
 
@@ -38,6 +38,8 @@ export class HocuspocusSocket implements ChannelOwner {
   #heldFrames = 0;
   #heldBytes = 0;
   #closed = false;
+  /** Closes a WebSocket that has not opened a document by then: its handshake checked no token. */
+  #authDeadline: NodeJS.Timeout | null = null;
 
   constructor(peer: WsSocket, services: SocketServices, address: string, handshakeToken: string | null) {
     this.socket = this.#peer = peer;
@@ -50,6 +52,12 @@ export class HocuspocusSocket implements ChannelOwner {
 
   /** Reads frames until the WebSocket closes; then every document leaves its room and `onClosed` runs. */
   listen(onClosed: () => void): void {
+    const { handshakeTimeoutMs } = this.#services.config;
+    this.#authDeadline = setTimeout(() => {
+      if (![...this.#channels.values()].some((channel) => channel.open)) {
+        this.close(CloseCode.policyViolation, `no document authenticated within ${handshakeTimeoutMs} ms`);
+      }
+    }, handshakeTimeoutMs * 2);
     this.#peer.listen(
       (data, isBinary) => {
         this.traffic.received(isBinary, data.byteLength);
@@ -57,6 +65,7 @@ export class HocuspocusSocket implements ChannelOwner {
       },
       () => {
         this.#closed = true;
+        if (this.#authDeadline) clearTimeout(this.#authDeadline);
         this.#throttle.stop();
         for (const channel of [...this.#channels.values()]) channel.end();
         onClosed();
