@@ -1,4 +1,5 @@
 import type { ActivityEntry } from '@tandem/client';
+import { formatTime } from './time.js';
 
 /** The sentence a person reads for an activity entry, e.g. "Alice joined". */
 export function describeActivity(entry: ActivityEntry): string {
@@ -15,5 +16,7 @@ export function describeActivity(entry: ActivityEntry): string {
       if (entry.action === 'read_only') return `${entry.member.name} made the document read-only`;
       if (entry.action === 'writable') return `${entry.member.name} made the document editable again`;
       return `${entry.member.name} compacted the document`;
+    case 'restore':
+      return `${entry.member.name} restored ${entry.version?.name ? `the version “${entry.version.name}”` : `the version of ${formatTime(entry.version?.time ?? entry.time)}`}`;
   }
 }

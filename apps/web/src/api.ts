@@ -22,7 +22,7 @@ export class ApiError extends Error {
   }
 }
 
-async function request<T>(path: string, init?: RequestInit): Promise<T> {
+export async function request<T>(path: string, init?: RequestInit): Promise<T> {
   let response: Response;
   try {
     response = await fetch(path, init);
@@ -48,6 +48,24 @@ export function createDocument(fields: { title: string } | { name: string; title
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify(fields),
+  });
+}
+
+/** The formats a document downloads in (GET /api/documents/<name>/export). */
+export type ExportFormat = 'markdown' | 'html' | 'text' | 'json' | 'yjs';
+
+export const exportUrl = (name: string, format: ExportFormat): string =>
+  `/api/documents/${encodeURIComponent(name)}/export?format=${format}`;
+
+/** Creates a document that starts with imported content. */
+export function importDocument(
+  title: string,
+  content: { markdown: string } | { html: string } | { text: string },
+): Promise<DocumentSummary> {
+  return request('/api/documents', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ title, ...content }),
   });
 }
 

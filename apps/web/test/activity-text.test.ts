@@ -15,6 +15,10 @@ describe('activity in words', () => {
       'An administrator disconnected Alice',
     ],
     [{ seq: 6, time: 0, kind: 'admin' as const, member: admin, action: 'close' as const }, 'An administrator closed the room'],
+    [
+      { seq: 7, time: 0, kind: 'restore' as const, member, version: { id: 3, time: 0, name: 'Draft' } },
+      'Alice restored the version “Draft”',
+    ],
   ])('%o reads "%s"', (entry, text) => {
     expect(describeActivity(entry)).toBe(text);
   });

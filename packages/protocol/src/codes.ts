@@ -78,6 +78,7 @@ export const HttpErrorCodes = {
   origin_not_allowed: 'The origin of the page may not open WebSockets on this server (see `ALLOWED_ORIGINS`).',
   not_found: 'There is no such document, route or file.',
   conflict: 'A document with that name exists already.',
+  invalid_content: 'The content given (Markdown, HTML, text or ProseMirror JSON) does not fit the document schema.',
   too_large: 'The request body is larger than the route accepts.',
   unsupported_media_type: 'The body is not JSON.',
   rate_limited: 'Too many handshakes or connections from this address.',

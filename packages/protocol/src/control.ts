@@ -99,13 +99,15 @@ export const ActivityEntry = z.object({
   seq: z.number().int().positive(),
   time: z.number(),
   /** `admin`: an administrator acted on the room (`member` is then the administrator, `action` what was done). */
-  kind: z.enum(['join', 'leave', 'rename', 'admin']),
+  kind: z.enum(['join', 'leave', 'rename', 'admin', 'restore']),
   member: Member,
   /** For `rename`: the name before. */
   previousName: z.string().optional(),
   /** For `admin`: what the administrator did, and to whom (`disconnect`). `read_only`/`writable`: editing the document was turned off/on. */
   action: z.enum(['disconnect', 'close', 'compact', 'read_only', 'writable']).optional(),
   target: Member.optional(),
+  /** For `restore`: the version `member` brought back (as a new change on top of the document). */
+  version: z.object({ id: z.number(), time: z.number(), name: z.string().optional() }).optional(),
 });
 export type ActivityEntry = z.infer<typeof ActivityEntry>;
 

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import proxyAddr from '@fastify/proxy-addr';
 import { z } from 'zod';
+import { WEBHOOK_EVENT_TYPES } from './webhooks/events.js';
 
 /**
  * The web app: the repository's build (apps/web/dist) when there is one, else the copy packed
@@ -15,6 +16,15 @@ function defaultStaticDir(): string {
 }
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const commaList = z
+  .string()
+  .default('')
+  .transform((list) =>
+    list
+      .split(',')
+      .map((entry) => entry.trim())
+      .filter(Boolean),
+  );
 
 /** Every setting, its type, bounds and default. The README's configuration table mirrors it. */
 const ConfigSchema = z
@@ -60,6 +70,14 @@ const ConfigSchema = z
     activityRetention: int(50, 100_000_000).default(1_000),
     /** Activity entries older than this many days are deleted (the newest one stays). */
     activityRetentionDays: int(1, 100_000).default(90),
+    /** An automatic version of a document is taken once edits have paused this long (see history/versioner.ts). */
+    versionQuietMs: int(10, 86_400_000).default(30_000),
+    /** …and at least this often while editing goes on. */
+    versionMaxIntervalMs: int(10, 86_400_000).default(300_000),
+    /** Newest automatic versions kept per document (named versions are always kept). */
+    versionRetention: int(1, 1_000_000).default(200),
+    /** Automatic versions older than this many days are deleted (the newest version always stays). */
+    versionRetentionDays: int(1, 100_000).default(30),
     /** Turns the admin API (/api/admin, the /admin page, `npm run admin`) on; it needs `Authorization: Bearer <token>`. */
     adminToken: z.string().min(16, 'must be at least 16 characters').optional(),
     /** Serve /metrics on this port (on `host`) instead of the main port. */
@@ -92,24 +110,15 @@ const ConfigSchema = z
      * Proxies whose `X-Forwarded-For` names the client for the per-address limits (comma-separated
      * IPs or CIDR ranges, or `loopback`, `linklocal`, `uniquelocal`); see transport/client-address.ts.
      */
-    trustProxy: z
-      .string()
-      .default('')
-      .transform((list) =>
-        list
-          .split(',')
-          .map((entry) => entry.trim())
-          .filter(Boolean),
-      )
-      .superRefine((entries, ctx) => {
-        for (const entry of entries) {
-          try {
-            proxyAddr.compile(entry);
-          } catch {
-            ctx.addIssue({ code: 'custom', message: `"${entry}" is not an IP address, a CIDR range, loopback, linklocal or uniquelocal` });
-          }
+    trustProxy: commaList.superRefine((entries, ctx) => {
+      for (const entry of entries) {
+        try {
+          proxyAddr.compile(entry);
+        } catch {
+          ctx.addIssue({ code: 'custom', message: `"${entry}" is not an IP address, a CIDR range, loopback, linklocal or uniquelocal` });
         }
-      }),
+      }
+    }),
     maxConnectionsPerIp: int(1, 1_000_000).default(256),
     handshakesPerSecondPerIp: int(1, 1_000_000).default(50),
     maxConnectionsPerRoom: int(1, 1_000_000).default(2_000),
@@ -119,6 +128,18 @@ const ConfigSchema = z
     maxDocumentBytes: int(1024, 1024 * 1024 * 1024).default(32 * 1024 * 1024),
     maxPendingBytes: int(1024, 1024 * 1024 * 1024).default(8 * 1024 * 1024),
     maxBufferedBytes: int(1024, 1024 * 1024 * 1024).default(16 * 1024 * 1024),
+
+    /** Comma-separated http(s) URLs that receive signed webhook events (docs/webhooks.md). */
+    webhookUrls: commaList.superRefine((urls, ctx) => {
+      for (const url of urls) {
+        if (!/^https?:\/\/[^/]/.test(url) || !URL.canParse(url))
+          ctx.addIssue({ code: 'custom', message: `"${url}" is not an http(s) URL` });
+      }
+    }),
+    /** The HMAC-SHA256 key webhook deliveries are signed with. */
+    webhookSecret: z.string().min(16, 'must be at least 16 characters').optional(),
+    /** Comma-separated event types to send (default: all). */
+    webhookEvents: commaList.pipe(z.array(z.enum(WEBHOOK_EVENT_TYPES))),
   })
   .superRefine((config, ctx) => {
     if (config.redisUrl !== undefined && config.databaseUrl === undefined) {
@@ -128,6 +149,9 @@ const ConfigSchema = z
         message:
           'cluster mode needs DATABASE_URL as well: the nodes share their storage in PostgreSQL (set both, or neither for one node on SQLite)',
       });
+    }
+    if (config.webhookUrls.length > 0 && config.webhookSecret === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['webhookSecret'], message: 'WEBHOOK_URLS needs a secret to sign the deliveries with' });
     }
     if ((config.tlsCert === undefined) !== (config.tlsKey === undefined)) {
       ctx.addIssue({ code: 'custom', path: ['tlsKey'], message: 'TLS needs both --tls-cert and --tls-key' });
@@ -168,6 +192,10 @@ const SOURCES = {
   activityPerMinute: ['activity-per-minute', 'ACTIVITY_PER_MINUTE_PER_IP'],
   activityRetention: ['activity-retention', 'ACTIVITY_RETENTION'],
   activityRetentionDays: ['activity-retention-days', 'ACTIVITY_RETENTION_DAYS'],
+  versionQuietMs: ['version-quiet', 'VERSION_QUIET_MS'],
+  versionMaxIntervalMs: ['version-max-interval', 'VERSION_MAX_INTERVAL_MS'],
+  versionRetention: ['version-retention', 'VERSION_RETENTION'],
+  versionRetentionDays: ['version-retention-days', 'VERSION_RETENTION_DAYS'],
   adminToken: ['admin-token', 'ADMIN_TOKEN'],
   metricsPort: ['metrics-port', 'METRICS_PORT'],
   metricsToken: ['metrics-token', 'METRICS_TOKEN'],
@@ -191,6 +219,9 @@ const SOURCES = {
   maxDocumentBytes: ['max-document-bytes', 'MAX_DOCUMENT_BYTES'],
   maxPendingBytes: ['max-pending-bytes', 'MAX_PENDING_BYTES'],
   maxBufferedBytes: ['max-buffered-bytes', 'MAX_BUFFERED_BYTES'],
+  webhookUrls: ['webhook-urls', 'WEBHOOK_URLS'],
+  webhookSecret: ['webhook-secret', 'WEBHOOK_SECRET'],
+  webhookEvents: ['webhook-events', 'WEBHOOK_EVENTS'],
 } as const satisfies Record<keyof Config, readonly [string, string]>;
 
 /**

@@ -23,6 +23,7 @@ import { SqliteStorage } from './storage/sqlite.js';
 import type { Storage } from './storage/storage.js';
 import { describeUnsaved, WriteBehind } from './storage/write-behind.js';
 import { Gateway } from './transport/gateway.js';
+import { Webhooks } from './webhooks/webhooks.js';
 
 export interface TandemServer {
   readonly port: number;
@@ -112,6 +113,17 @@ export async function createTandemCore(config: Config, options: StartOptions = {
       onCommit: (seconds, ok) => metrics.committed(seconds, ok),
     });
   const bus = options.bus ?? cluster?.bus ?? new InProcessBus();
+  const webhooks =
+    config.webhookUrls.length > 0
+      ? new Webhooks({
+          urls: config.webhookUrls,
+          secret: config.webhookSecret!,
+          events: config.webhookEvents,
+          documentExists: async (room) => (await storage.getDocument(room)) !== null,
+          log,
+          counted: (outcome) => metrics.webhookDelivery(outcome),
+        })
+      : null;
   const authenticator =
     options.authenticator ??
     (config.auth === 'jwt'
@@ -133,7 +145,7 @@ export async function createTandemCore(config: Config, options: StartOptions = {
     logLimiter,
     log,
     settings: config,
-    hooks: options.hooks ?? {},
+    hooks: webhooks?.around(options.hooks ?? {}) ?? options.hooks ?? {},
   });
   const whoIsIn = async (rooms: readonly string[]): Promise<Map<string, Member[]>> =>
     cluster?.presence.members(rooms) ?? new Map(rooms.map((room) => [room, registry.get(room)?.members ?? []]));
@@ -141,7 +153,7 @@ export async function createTandemCore(config: Config, options: StartOptions = {
   const gateway = new Gateway({ registry, log, authenticator, config, secure, traffic, logLimiter });
   const routes: RouteOptions = {
     log,
-    storage,
+    storage: webhooks?.announcingCreation(storage) ?? storage,
     authenticator,
     stats: () => ({ rooms: registry.size, connections: gateway.connections }),
     storageHealth: () => persistence.health,
@@ -151,7 +163,15 @@ export async function createTandemCore(config: Config, options: StartOptions = {
     admin: {
       token: config.adminToken ?? null,
       registry,
-      actions: new AdminActions({ registry, storage, persistence, relay: cluster?.adminRelay ?? NO_RELAY, whoIsIn, log }),
+      actions: new AdminActions({
+        registry,
+        storage,
+        persistence,
+        relay: cluster?.adminRelay ?? NO_RELAY,
+        whoIsIn,
+        log,
+        onDeleted: (room) => webhooks?.documentDeleted(room),
+      }),
       traffic,
       storageHealth: () => persistence.health,
       compactor: cluster?.compactor ?? null,
@@ -174,6 +194,7 @@ export async function createTandemCore(config: Config, options: StartOptions = {
     // Increments first (compaction only once they are stored), retried while storage fails.
     const unsaved = await persistence.drain(Date.now() + config.shutdownGraceMs);
     registry.dispose();
+    webhooks?.close();
     await persistence.stop();
     await cluster?.close();
     await beforeStorage?.();

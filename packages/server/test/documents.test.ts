@@ -101,9 +101,12 @@ describe('documents API', () => {
     expect(refused.json.error).not.toMatch(/at .*\.js:\d+/);
   });
 
-  it('refuses a body over 16 KiB with 413, and one that is not JSON with 415', async () => {
+  it('refuses a body over 2 MiB with 413, and one that is not JSON with 415', async () => {
     const server = await startServer();
-    expect(await post(server.url, { title: 'x'.repeat(20_000) })).toEqual({ status: 413, json: errorBody('too_large') });
+    expect(await post(server.url, { title: 'Big', text: 'x'.repeat(2 * 1024 * 1024) })).toEqual({
+      status: 413,
+      json: errorBody('too_large'),
+    });
     const text = await fetch(`${server.url}/api/documents`, {
       method: 'POST',
       headers: { 'content-type': 'application/xml' },

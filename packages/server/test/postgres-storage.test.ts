@@ -47,7 +47,7 @@ describe('PostgreSQL storage', () => {
     await check.connect();
     const { rows } = await check.query('SELECT version FROM tandem_migrations ORDER BY version');
     await check.end();
-    expect(rows.map((row) => row.version)).toEqual([1, 2, 3]);
+    expect(rows.map((row) => row.version)).toEqual([1, 2, 3, 4]);
   });
 
   it('serves a room from PostgreSQL: a second server on the same database has the document, chat and activity', async () => {

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import type { RoomWrites, Storage } from '../src/index.js';
 import type { Retention } from '../src/storage/storage.js';
+import { versionContract } from './version-contract.js';
 
 export const author = { id: 'a1', name: 'Alice', color: '#e11d48' };
 export const chat = (seq: number): ChatMessage => ({ seq, id: `id-${seq}`, author, text: `text ${seq}`, time: 1_700_000_000_000 + seq });
@@ -116,6 +117,20 @@ export function storageContract(name: string, open: (retention?: Retention) => P
       expect(await storage.setReadOnly('joined-only', true)).toMatchObject({ name: 'joined-only', title: 'joined-only', readOnly: true });
     });
 
+    it('renames a document, keeping its name, dates and read-only flag', async () => {
+      const storage = await open();
+      const created = await storage.createDocument('plans', 'Plans');
+      await storage.setReadOnly('plans', true);
+      expect(await storage.renameDocument('plans', 'Plans for 2027')).toEqual({ ...created, title: 'Plans for 2027', readOnly: true });
+      expect((await storage.getDocument('plans'))?.title).toBe('Plans for 2027');
+      // A room joined but not yet registered is registered under the new title.
+      expect(await storage.renameDocument('joined-only', 'Joined')).toMatchObject({
+        name: 'joined-only',
+        title: 'Joined',
+        readOnly: false,
+      });
+    });
+
     it('deletes a document with everything stored of its room, and nothing of the others', async () => {
       const storage = await open();
       const update = Y.encodeStateAsUpdate(new Y.Doc());
@@ -137,5 +152,7 @@ export function storageContract(name: string, open: (retention?: Retention) => P
       expect(kept).toMatchObject({ chatSeq: 1, activitySeq: 1, eventSeq: 1 });
       expect(kept.updates).toHaveLength(1);
     });
+
+    versionContract(() => open());
   });
 }

@@ -4,6 +4,7 @@ import { createDocument, listDocuments, type DocumentSummary } from '../api.js';
 import { formatAgo } from '../time.js';
 import { documentPath, navigate } from '../router.js';
 import { Avatar } from './Avatar.js';
+import { ImportButton, importFile } from './ImportDocument.js';
 
 const REFRESH_MS = 10_000;
 
@@ -13,6 +14,7 @@ export function DocumentList({ name, onSignOut }: { name: string; onSignOut: () 
   const [creating, setCreating] = useState(false);
   const [title, setTitle] = useState('');
   const [busy, setBusy] = useState(false);
+  const [dragging, setDragging] = useState(false);
 
   const refresh = useCallback(() => {
     listDocuments().then(
@@ -44,6 +46,16 @@ export function DocumentList({ name, onSignOut }: { name: string; onSignOut: () 
     }
   };
 
+  const importAndOpen = async (file: File) => {
+    setBusy(true);
+    try {
+      navigate(documentPath(await importFile(file)));
+    } catch (err) {
+      setError(`Could not import the file: ${(err as Error).message}`);
+      setBusy(false);
+    }
+  };
+
   return (
     <div className="list-page">
       <header className="topbar">
@@ -55,13 +67,33 @@ export function DocumentList({ name, onSignOut }: { name: string; onSignOut: () 
           </button>
         </div>
       </header>
-      <main className="list-main">
+      <main
+        className={dragging ? 'list-main dropping' : 'list-main'}
+        onDragOver={(event) => {
+          if (!event.dataTransfer.types.includes('Files')) return;
+          event.preventDefault();
+          setDragging(true);
+        }}
+        onDragLeave={(event) => {
+          if (!event.currentTarget.contains(event.relatedTarget as Node | null)) setDragging(false);
+        }}
+        onDrop={(event) => {
+          event.preventDefault();
+          setDragging(false);
+          const file = event.dataTransfer.files[0];
+          if (file && !busy) void importAndOpen(file);
+        }}
+      >
         <div className="list-head">
           <h1>Documents</h1>
           <button type="button" className="primary" onClick={() => setCreating(!creating)} aria-expanded={creating}>
             New document
           </button>
         </div>
+        <p className="muted import-hint">
+          <ImportButton disabled={busy} onFile={(file) => void importAndOpen(file)} />
+          <span>Markdown, HTML or plain text becomes a new document. You can also drop a file here.</span>
+        </p>
         {creating && (
           <form className="create-form" onSubmit={create}>
             <label className="field">

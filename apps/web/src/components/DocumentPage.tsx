@@ -1,12 +1,15 @@
 import { useEffect, useState, type FormEvent } from 'react';
+import type { Editor as TiptapEditor } from '@tiptap/core';
 import { useRoom, useRoomSnapshot } from '@tandem/client/react';
 import { canChat, canEdit, colorForName, LIMITS } from '@tandem/protocol';
 import { ActivityPanel } from './ActivityPanel.js';
 import { ChatPanel } from './ChatPanel.js';
 import { ConnectionStatus, SaveStatus } from './ConnectionStatus.js';
 import { Editor } from './Editor.js';
+import { HistoryPanel } from './HistoryPanel.js';
 import { People } from './People.js';
 import { BackToDocuments } from './BackToDocuments.js';
+import { DownloadMenu } from './DownloadMenu.js';
 
 function RenameButton({ name, onRename }: { name: string; onRename: (name: string) => void }) {
   const [editing, setEditing] = useState(false);
@@ -46,6 +49,8 @@ export function DocumentPage({
   const handle = useRoom(location.origin, room, { name });
   const snapshot = useRoomSnapshot(handle);
   const [copied, setCopied] = useState(false);
+  const [historyOpen, setHistoryOpen] = useState(false);
+  const [editor, setEditor] = useState<TiptapEditor | null>(null);
 
   useEffect(() => {
     document.title = `${title} · Tandem`;
@@ -68,6 +73,10 @@ export function DocumentPage({
           <button type="button" className="ghost" onClick={copyLink}>
             {copied ? 'Link copied' : 'Copy link'}
           </button>
+          <button type="button" className="ghost" aria-pressed={historyOpen} onClick={() => setHistoryOpen((open) => !open)}>
+            History
+          </button>
+          <DownloadMenu room={room} />
           <RenameButton name={name} onRename={onRename} />
           <ConnectionStatus status={snapshot.status} storage={snapshot.storage} />
           {canEdit(snapshot.rights) ? (
@@ -78,6 +87,15 @@ export function DocumentPage({
         </div>
       </header>
       <main className="doc-main">
+        {historyOpen && (
+          <HistoryPanel
+            room={room}
+            editor={editor}
+            me={snapshot.me}
+            canWrite={canEdit(snapshot.rights)}
+            onClose={() => setHistoryOpen(false)}
+          />
+        )}
         {handle && (
           <Editor
             handle={handle}
@@ -85,6 +103,7 @@ export function DocumentPage({
             name={name}
             color={snapshot.me?.color ?? colorForName(name)}
             editable={canEdit(snapshot.rights)}
+            onEditor={setEditor}
           />
         )}
       </main>

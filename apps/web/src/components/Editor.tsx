@@ -2,8 +2,9 @@ import { useEffect } from 'react';
 import type { Member, RoomHandle } from '@tandem/client';
 import Collaboration from '@tiptap/extension-collaboration';
 import CollaborationCaret from '@tiptap/extension-collaboration-caret';
+import type { Editor as TiptapEditor } from '@tiptap/core';
 import { EditorContent, useEditor } from '@tiptap/react';
-import StarterKit from '@tiptap/starter-kit';
+import { documentKit } from '../document-kit.js';
 import { Toolbar } from './Toolbar.js';
 
 /** Rich text bound to the room's Y.Doc; remote carets come from the room's awareness. */
@@ -13,18 +14,20 @@ export function Editor({
   name,
   color,
   editable,
+  onEditor,
 }: {
   handle: RoomHandle;
   me: Member | null;
   name: string;
   color: string;
   editable: boolean;
+  /** Told the editor instance (for changes made from outside it, such as restoring a version). */
+  onEditor?: (editor: TiptapEditor | null) => void;
 }) {
   const editor = useEditor(
     {
       extensions: [
-        // Collaboration brings its own undo manager that only undoes this user's changes.
-        StarterKit.configure({ undoRedo: false, link: { openOnClick: false, autolink: true, defaultProtocol: 'https' } }),
+        documentKit,
         Collaboration.configure({ document: handle.doc, field: 'content' }),
         CollaborationCaret.configure({ provider: handle, user: { name, color } }),
       ],
@@ -44,6 +47,11 @@ export function Editor({
   useEffect(() => {
     if (editor && !editor.isDestroyed) editor.setEditable(editable);
   }, [editor, editable]);
+
+  useEffect(() => {
+    onEditor?.(editor);
+    return () => onEditor?.(null);
+  }, [editor, onEditor]);
 
   return (
     <div className="editor">

@@ -7,6 +7,7 @@ import type { AdminActions } from '../rooms/admin-actions.js';
 import type { RoomRegistry } from '../rooms/registry.js';
 import type { StorageHealth } from '../storage/health.js';
 import { sendError } from './errors.js';
+import { documentParams, errors } from './schemas.js';
 
 const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -53,7 +54,20 @@ export function registerAdminRoutes(app: FastifyInstance, options: AdminOptions)
     return found ?? null;
   };
 
-  app.get('/api/admin/rooms', async (request, reply) => {
+  const security = [{ adminToken: [] }];
+  const roomsSchema = {
+    summary: 'Live rooms on this node, refusals, closes, errors and storage health',
+    security,
+    response: {
+      200: {
+        type: 'object',
+        additionalProperties: true,
+        properties: { rooms: { type: 'array', items: { type: 'object', additionalProperties: true } } },
+      },
+      ...errors(401, 403),
+    },
+  };
+  app.get('/api/admin/rooms', { schema: roomsSchema }, async (request, reply) => {
     if (!(await authorized(request, reply))) return reply;
     const now = Date.now();
     const rooms = registry.rooms().map((entry) => {
@@ -83,6 +97,10 @@ export function registerAdminRoutes(app: FastifyInstance, options: AdminOptions)
     '/api/admin/rooms/:name/disconnect',
     {
       schema: {
+        summary: 'Disconnect a member on every node (4001)',
+        security,
+        params: documentParams,
+        response: { 200: { type: 'object', properties: { disconnected: { type: 'integer' } } }, ...errors(400, 401, 403, 404) },
         body: {
           type: 'object',
           required: ['member'],
@@ -102,7 +120,13 @@ export function registerAdminRoutes(app: FastifyInstance, options: AdminOptions)
     },
   );
 
-  app.post<{ Params: { name: string } }>('/api/admin/rooms/:name/close', async (request, reply) => {
+  const closeSchema = {
+    summary: 'Close every connection to the room on every node (4002)',
+    security,
+    params: documentParams,
+    response: { 200: { type: 'object', properties: { closed: { type: 'integer' } } }, ...errors(401, 403, 404) },
+  };
+  app.post<{ Params: { name: string } }>('/api/admin/rooms/:name/close', { schema: closeSchema }, async (request, reply) => {
     if (!(await authorized(request, reply))) return reply;
     const { name } = request.params;
     const result = await actions.close(name);
@@ -115,7 +139,11 @@ export function registerAdminRoutes(app: FastifyInstance, options: AdminOptions)
     '/api/admin/rooms/:name/read-only',
     {
       schema: {
+        summary: 'Turn editing of the document off or on',
+        security,
+        params: documentParams,
         body: { type: 'object', required: ['readOnly'], additionalProperties: false, properties: { readOnly: { type: 'boolean' } } },
+        response: { 200: { type: 'object', properties: { readOnly: { type: 'boolean' } } }, ...errors(400, 401, 403, 404) },
       },
     },
     async (request, reply) => {
@@ -128,7 +156,16 @@ export function registerAdminRoutes(app: FastifyInstance, options: AdminOptions)
     },
   );
 
-  app.delete<{ Params: { name: string } }>('/api/admin/rooms/:name', async (request, reply) => {
+  const deleteSchema = {
+    summary: 'Delete the document and everything stored of it (its sessions close with 4003 on every node)',
+    security,
+    params: documentParams,
+    response: {
+      200: { type: 'object', properties: { deleted: { type: 'boolean' }, closed: { type: 'integer' } } },
+      ...errors(401, 403, 404),
+    },
+  };
+  app.delete<{ Params: { name: string } }>('/api/admin/rooms/:name', { schema: deleteSchema }, async (request, reply) => {
     if (!(await authorized(request, reply))) return reply;
     const { name } = request.params;
     const result = await actions.delete(name);
@@ -137,7 +174,17 @@ export function registerAdminRoutes(app: FastifyInstance, options: AdminOptions)
     return { deleted: true, ...result };
   });
 
-  app.post<{ Params: { name: string } }>('/api/admin/rooms/:name/compact', async (request, reply) => {
+  const compactSchema = {
+    summary: 'Compact the room’s update log now',
+    security,
+    params: documentParams,
+    response: {
+      // position: how far into the room's stream (cluster mode), or null
+      200: { type: 'object', additionalProperties: true, properties: { compacted: { type: 'boolean' } } },
+      ...errors(401, 403, 404),
+    },
+  };
+  app.post<{ Params: { name: string } }>('/api/admin/rooms/:name/compact', { schema: compactSchema }, async (request, reply) => {
     if (!(await authorized(request, reply))) return reply;
     const { name } = request.params;
     if (options.compactor) {
@@ -155,7 +202,12 @@ export function registerAdminRoutes(app: FastifyInstance, options: AdminOptions)
   app.put<{ Body: { level: (typeof LEVELS)[number] } }>(
     '/api/admin/log-level',
     {
-      schema: { body: { type: 'object', required: ['level'], additionalProperties: false, properties: { level: { enum: [...LEVELS] } } } },
+      schema: {
+        summary: 'Change the log level',
+        security,
+        body: { type: 'object', required: ['level'], additionalProperties: false, properties: { level: { enum: [...LEVELS] } } },
+        response: { 200: { type: 'object', properties: { level: { type: 'string' } } }, ...errors(400, 401, 403) },
+      },
     },
     async (request, reply) => {
       if (!(await authorized(request, reply))) return reply;

@@ -1,7 +1,7 @@
 import { createServer, type RequestListener } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import fastifyHelmet from '@fastify/helmet';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifySchema } from 'fastify';
 import type { Logger } from 'pino';
 import { MAX_ROOM_NAME, type Member } from '@tandem/protocol';
 import type { Authenticator } from '../auth/authenticator.js';
@@ -11,8 +11,12 @@ import type { Metrics } from '../lib/metrics.js';
 import type { Gateway } from '../transport/gateway.js';
 import { registerAdminRoutes, type AdminOptions } from './admin.js';
 import { registerDocumentRoutes } from './documents.js';
+import { registerDocumentApiRoutes } from './document-api.js';
+import { registerVersionRoutes } from './versions.js';
 import { handleErrors, sendError } from './errors.js';
 import { answerScrape } from './metrics.js';
+import { serveOpenApi } from './openapi.js';
+import { addSharedSchemas, errors } from './schemas.js';
 import { serveWebApp } from './web-app.js';
 
 /** What Tandem's HTTP routes need: on its own server, or inside an app's Fastify (see embed.ts). */
@@ -91,6 +95,7 @@ export async function createHttpApp(options: HttpAppOptions): Promise<FastifyIns
     strictTransportSecurity: tls !== null,
     crossOriginEmbedderPolicy: false,
   });
+  await serveOpenApi(app);
   registerTandemRoutes(app, options);
   await serveWebApp(app, staticDir);
   return app;
@@ -101,7 +106,10 @@ export function registerTandemRoutes(app: FastifyInstance, options: RouteOptions
   const { log, storage, authenticator, stats, storageHealth, shuttingDown, readinessProblems, whoIsIn, admin, metrics, metricsToken } =
     options;
   const { probeHandshake } = options;
-  app.get('/healthz', async (_request, reply) => {
+  addSharedSchemas(app);
+  const health = { type: 'object', required: ['status'], additionalProperties: true, properties: { status: { type: 'string' } } };
+  const healthSchema = { summary: 'Liveness: whether storage takes writes, with counts', response: { 200: health, 503: health } };
+  app.get('/healthz', { schema: healthSchema }, async (_request, reply) => {
     const health = storageHealth();
     if (health.ok) return { status: 'ok', ...stats() };
     // 503 so that a load balancer or monitor notices: acknowledged work cannot be stored.
@@ -113,7 +121,13 @@ export function registerTandemRoutes(app: FastifyInstance, options: RouteOptions
     });
   });
   // Readiness (for a load balancer): 503 with the reasons while this node should get no new clients.
-  app.get('/readyz', async (_request, reply) => {
+  const readiness = {
+    type: 'object',
+    required: ['status'],
+    properties: { status: { type: 'string', enum: ['pass', 'fail'] }, notes: { type: 'array', items: { type: 'string' } } },
+  };
+  const readySchema = { summary: 'Readiness for new clients, with the reasons when not', response: { 200: readiness, 503: readiness } };
+  app.get('/readyz', { schema: readySchema }, async (_request, reply) => {
     const health = storageHealth();
     const notes = [
       ...(health.ok ? [] : [`storage writes are failing: ${health.error}`]),
@@ -125,7 +139,14 @@ export function registerTandemRoutes(app: FastifyInstance, options: RouteOptions
       .type('application/health+json')
       .send(notes.length === 0 ? { status: 'pass' } : { status: 'fail', notes });
   });
-  app.get('/metrics', async (request, reply) => {
+  const metricsSchema = {
+    summary: 'Prometheus metrics (Authorization: Bearer METRICS_TOKEN when that is set)',
+    response: {
+      200: { description: 'Prometheus text format', content: { 'text/plain': { schema: { type: 'string' } } } },
+      ...errors(401, 404),
+    },
+  };
+  app.get('/metrics', { schema: metricsSchema }, async (request, reply) => {
     if (!metrics) return sendError(reply, 404, 'not_found', 'the metrics are served on METRICS_PORT');
     reply.hijack();
     await answerScrape(metrics, metricsToken, request.raw, reply.raw).catch((error: unknown) => {
@@ -135,13 +156,20 @@ export function registerTandemRoutes(app: FastifyInstance, options: RouteOptions
     });
   });
   // Browsers hide why a handshake was refused; the SDK asks here (any origin may read the answer: it holds nothing private).
-  app.get('/ws/*', async (request, reply) => {
+  const probeSchema: FastifySchema = {
+    summary: 'What a WebSocket handshake to /ws/<document> would get (the token as ?token=)',
+    params: { type: 'object', properties: { '*': { type: 'string', description: 'The document name' } } },
+    response: { 200: { type: 'object', properties: { ok: { type: 'boolean' } } }, ...errors(400, 401, 403, 404, 429, 503) },
+  };
+  app.get('/ws/*', { schema: probeSchema }, async (request, reply) => {
     const { status, body, headers } = await probeHandshake(request.raw);
     return reply
       .code(status)
       .headers({ ...headers, 'access-control-allow-origin': '*', 'cache-control': 'no-store' })
       .send(body);
   });
-  registerDocumentRoutes(app, storage, whoIsIn, authenticator);
+  registerDocumentRoutes(app, storage, whoIsIn, authenticator, admin.registry);
+  registerDocumentApiRoutes(app, { authenticator, storage, whoIsIn, registry: admin.registry, actions: admin.actions });
+  registerVersionRoutes(app, storage, admin.registry, authenticator);
   registerAdminRoutes(app, admin);
 }

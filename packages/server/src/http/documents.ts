@@ -1,13 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { canEdit, roomNameProblem, type Member, type Rights } from '@tandem/protocol';
-import { AuthError, type Authenticator, type Identity } from '../auth/authenticator.js';
-import { rightFor } from '../auth/rights.js';
-import { tokenFromRequest } from '../auth/token.js';
+import { roomNameProblem, type Member } from '@tandem/protocol';
+import type { Authenticator, Identity } from '../auth/authenticator.js';
+import type { RoomRegistry } from '../rooms/registry.js';
 import type { DocumentInfo, Storage } from '../storage/storage.js';
+import { allowed, identify as identifyRequest } from './access.js';
+import { CONTENT_BODY_LIMIT, contentOf, contentProperties, writeToRoom } from './document-content.js';
 import { sendError } from './errors.js';
+import { documentParams, errors, tokenSecurity } from './schemas.js';
 
-const MAX_TITLE = 120;
+export const MAX_TITLE = 120;
 const LIST_LIMIT = 200;
 
 /** A readable, URL-safe room name: "Team notes!" → "team-notes-3f9a1c2b". */
@@ -34,22 +36,20 @@ export function registerDocumentRoutes(
   storage: Storage,
   whoIsIn: (rooms: readonly string[]) => Promise<Map<string, Member[]>>,
   authenticator: Authenticator,
+  registry: RoomRegistry,
 ): void {
-  const identify = async (request: FastifyRequest, reply: FastifyReply): Promise<Identity | null> => {
-    try {
-      return await authenticator.verify(tokenFromRequest(request.raw), request.raw);
-    } catch (error) {
-      if (!(error instanceof AuthError)) throw error;
-      await sendError(reply, 401, 'unauthorized', error.message);
-      return null;
-    }
-  };
-  const allowed = (identity: Identity, name: string, needed: Rights): boolean => {
-    const rights = rightFor(identity.grants, name);
-    return rights !== null && (needed === 'read' || canEdit(rights));
-  };
+  const identify = (request: FastifyRequest, reply: FastifyReply): Promise<Identity | null> =>
+    identifyRequest(authenticator, request, reply);
 
-  app.get('/api/documents', async (request, reply) => {
+  const listSchema = {
+    summary: 'The documents the token may read, most recently updated first',
+    security: tokenSecurity,
+    response: {
+      200: { type: 'object', required: ['documents'], properties: { documents: { type: 'array', items: { $ref: 'Document#' } } } },
+      ...errors(401),
+    },
+  };
+  app.get('/api/documents', { schema: listSchema }, async (request, reply) => {
     const identity = await identify(request, reply);
     if (!identity) return reply;
     const documents = (await storage.listDocuments(LIST_LIMIT)).filter((doc) => allowed(identity, doc.name, 'read'));
@@ -57,7 +57,13 @@ export function registerDocumentRoutes(
     return { documents: documents.map((doc) => withMembers(doc, members.get(doc.name) ?? [])) };
   });
 
-  app.get<{ Params: { name: string } }>('/api/documents/:name', async (request, reply) => {
+  const getSchema = {
+    summary: 'One document',
+    security: tokenSecurity,
+    params: documentParams,
+    response: { 200: { $ref: 'Document#' }, ...errors(400, 401, 403, 404) },
+  };
+  app.get<{ Params: { name: string } }>('/api/documents/:name', { schema: getSchema }, async (request, reply) => {
     const identity = await identify(request, reply);
     if (!identity) return reply;
     const { name } = request.params;
@@ -74,17 +80,27 @@ export function registerDocumentRoutes(
 
   // `{title}` names the document after its title; `{name, title?}` creates it under that name (as
   // a link to a document not yet created would), refusing names the WebSocket gateway refuses.
-  app.post<{ Body: { title?: string; name?: string } }>(
+  // With `markdown`, `html` or `text` (an import) the document starts with that content.
+  app.post<{ Body: { title?: string; name?: string; markdown?: string; html?: string; text?: string } }>(
     '/api/documents',
     {
-      bodyLimit: 16 * 1024,
+      bodyLimit: CONTENT_BODY_LIMIT,
       schema: {
+        summary: 'Create a document, empty or with imported content',
+        security: tokenSecurity,
         body: {
           type: 'object',
           anyOf: [{ required: ['title'] }, { required: ['name'] }],
           additionalProperties: false,
-          properties: { title: { type: 'string', minLength: 1, maxLength: MAX_TITLE }, name: { type: 'string' } },
+          properties: {
+            title: { type: 'string', minLength: 1, maxLength: MAX_TITLE },
+            name: { type: 'string' },
+            markdown: contentProperties.markdown,
+            html: contentProperties.html,
+            text: contentProperties.text,
+          },
         },
+        response: { 201: { $ref: 'Document#' }, ...errors(400, 401, 403, 409, 413, 415, 503) },
       },
     },
     async (request, reply) => {
@@ -97,21 +113,25 @@ export function registerDocumentRoutes(
       if (!title) return sendError(reply, 400, 'bad_request', 'title must not be blank');
       const name = asked ?? documentName(title);
       if (!allowed(identity, name, 'write')) return sendError(reply, 403, 'forbidden', `the token does not allow creating "${name}"`);
+      const content = await contentOf(request.body, reply);
+      if (content === undefined) return reply;
       const taken = (): FastifyReply => sendError(reply, 409, 'conflict', `a document named "${name}" exists already`);
       if (await storage.getDocument(name)) return taken();
+      let document: DocumentInfo;
       try {
-        const document = await storage.createDocument(name, title);
-        return reply.code(201).send(withMembers(document, []));
+        document = await storage.createDocument(name, title);
       } catch (error) {
         // Created in the meantime (by another request, or a first edit in the room).
         if (await storage.getDocument(name)) return taken();
         throw error;
       }
+      if (content && !(await writeToRoom(registry, name, content, 'replace', reply))) return reply;
+      return reply.code(201).send(withMembers(document, []));
     },
   );
 }
 
 /** A document as the API shows it: with who is in it now (on any node) and how many. */
-function withMembers(document: DocumentInfo, members: Member[]): DocumentInfo & { online: number; members: Member[] } {
+export function withMembers(document: DocumentInfo, members: Member[]): DocumentInfo & { online: number; members: Member[] } {
   return { ...document, online: members.length, members };
 }

@@ -28,6 +28,7 @@ export class Metrics {
   readonly #roomLoadSeconds: Histogram<'outcome'>;
   readonly #redisSeconds: Histogram<'outcome'>;
   readonly #compactions: Counter<'outcome'>;
+  readonly #webhookDeliveries: Counter<'outcome'>;
 
   constructor(sources: MetricsSources) {
     const registers = [this.registry];
@@ -192,6 +193,12 @@ export class Metrics {
       labelNames: ['outcome'],
       registers,
     });
+    this.#webhookDeliveries = new Counter({
+      name: 'tandem_webhook_deliveries_total',
+      help: 'Webhook deliveries, by outcome (delivered; retried: an attempt failed, another follows; rejected: a 4xx, not retried; dropped: gave up or pushed out of a full queue).',
+      labelNames: ['outcome'],
+      registers,
+    });
   }
 
   fanoutFlushed(seconds: number, frames: number): void {
@@ -214,6 +221,10 @@ export class Metrics {
 
   compacted(outcome: 'stored' | 'skipped' | 'failed'): void {
     this.#compactions.inc({ outcome });
+  }
+
+  webhookDelivery(outcome: 'delivered' | 'retried' | 'rejected' | 'dropped'): void {
+    this.#webhookDeliveries.inc({ outcome });
   }
 
   /** The exposition text and its content type. */

@@ -13,6 +13,8 @@ export interface AdminActionsOptions {
   /** Who is in each room, on every node. */
   whoIsIn: (rooms: readonly string[]) => Promise<Map<string, Member[]>>;
   log: Logger;
+  /** After a document was deleted here (webhooks). */
+  onDeleted?: (room: string) => void;
 }
 
 /**
@@ -63,6 +65,7 @@ export class AdminActions {
     if (!(await this.#exists(room))) return null;
     const closed = await this.#everywhere({ action: 'delete', room });
     await this.#options.persistence.deleteRoom(room);
+    this.#options.onDeleted?.(room);
     return { closed };
   }
 

@@ -29,6 +29,8 @@ const LOAD_ORIGIN = Symbol('load');
 const BUS_ORIGIN = Symbol('bus');
 /** Updates read from the room's shared log (cluster mode): stored already. */
 const LOG_ORIGIN = Symbol('log');
+/** Changes the server itself makes (the document API). */
+const SERVER_ORIGIN = Symbol('server');
 
 export interface DocSyncContext {
   room: string;
@@ -40,6 +42,8 @@ export interface DocSyncContext {
   metrics?: Metrics;
   settings: Pick<RoomSettings, 'compactAfterUpdates' | 'fanoutIntervalMs' | 'maxDocumentBytes' | 'maxPendingBytes'>;
   hooks: RoomHooks;
+  /** A connection's update was applied and handed to storage. */
+  edited?: (conn: Connection) => void;
 }
 
 /**
@@ -146,6 +150,30 @@ export class DocSync {
     }
   }
 
+  /**
+   * Applies a change the server makes (the document API) as one update that is admitted,
+   * stored, sent to the members and passed to the other nodes like a member's. The change runs
+   * on a copy first, so a refused one never reaches the document. Null when applied (or empty).
+   */
+  applyServerChange(change: (doc: Y.Doc) => void): RefusalReason | null {
+    const draft = new Y.Doc();
+    // Set by the listener below (a plain annotation would narrow it to null for the checker).
+    let update = null as Uint8Array | null;
+    try {
+      Y.applyUpdate(draft, this.#encodeWholeState());
+      draft.on('update', (made: Uint8Array) => (update = made));
+      Y.transact(draft, () => change(draft));
+    } finally {
+      draft.destroy();
+    }
+    if (!update) return null;
+    const verdict = this.#admitBytes(update);
+    if (verdict !== 'apply' && verdict !== 'skip') return verdict.refused;
+    Y.applyUpdate(this.doc, update, SERVER_ORIGIN);
+    this.#fanout.update(update, SERVER_ORIGIN);
+    return null;
+  }
+
   /** A connection left: its presence goes with it. */
   forget(conn: Connection): void {
     if (conn.awarenessClients.length > 0) removeAwarenessStates(this.awareness, [...conn.awarenessClients], null);
@@ -192,6 +220,11 @@ export class DocSync {
   #admitUpdate(conn: Connection, update: Uint8Array): UpdateVerdict {
     if (checkUpdate(update).empty) return 'skip';
     if (!canEdit(conn.rights)) return { refused: 'read_only' };
+    return this.#admitBytes(update);
+  }
+
+  /** Whether storage can take the update now and the document stays within its size limit. */
+  #admitBytes(update: Uint8Array): UpdateVerdict {
     // While storage (or Redis) fails, a room holds a bounded backlog of unstored edits.
     const { persistence, room, settings } = this.#ctx;
     if (!persistence.health.ok && persistence.unsavedBytes(room) + this.#fanoutBytes + update.byteLength > settings.maxPendingBytes) {
@@ -253,6 +286,7 @@ export class DocSync {
     const own = group.some((entry) => entry.origin === LOG_ORIGIN) ? group.filter((entry) => entry.origin !== LOG_ORIGIN) : group;
     const ownUpdate = own === group ? update : Y.mergeUpdates(own.map((entry) => entry.update));
     this.#ctx.persistence.appendUpdate(this.#ctx.room, ownUpdate);
+    for (const entry of own) if (entry.origin instanceof Connection) this.#ctx.edited?.(entry.origin);
     if (soleOrigin !== BUS_ORIGIN)
       callHook(this.#ctx.hooks, 'onChange', { room: this.#ctx.room, update: ownUpdate, doc: this.doc }, this.#ctx.log);
     this.#awaitingStore.push(receiptsOf(own));

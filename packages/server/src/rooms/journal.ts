@@ -109,8 +109,14 @@ export class Journal {
     this.#ctx.persistence.appendActivity(this.#ctx.room, entry);
   }
 
+  /** Records that a member brought back a stored version of the document. */
+  recordRestore(member: Member, version: NonNullable<ActivityEntry['version']>): void {
+    const entry: ActivityEntry = { seq: this.#activity.nextSeq(), time: Date.now(), kind: 'restore', member, version };
+    this.#ctx.persistence.appendActivity(this.#ctx.room, entry);
+  }
+
   /** Queues an activity entry. */
-  record(kind: Exclude<ActivityEntry['kind'], 'admin'>, member: Member, previousName?: string): void {
+  record(kind: Exclude<ActivityEntry['kind'], 'admin' | 'restore'>, member: Member, previousName?: string): void {
     const entry: ActivityEntry = { seq: this.#activity.nextSeq(), time: Date.now(), kind, member };
     if (previousName !== undefined) entry.previousName = previousName;
     this.#ctx.persistence.appendActivity(this.#ctx.room, entry);

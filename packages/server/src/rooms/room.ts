@@ -6,6 +6,7 @@ import {
   type ActivityEntry,
   type ClientMessage,
   type Member,
+  type RefusalReason,
 } from '@tandem/protocol';
 import type { Logger } from 'pino';
 import * as Y from 'yjs';
@@ -13,7 +14,9 @@ import { AuthError, type Authenticator } from '../auth/authenticator.js';
 import type { Bus, Presence, PresenceChannel } from '../cluster/bus.js';
 import type { LogLimiter } from '../lib/log-limiter.js';
 import type { Metrics } from '../lib/metrics.js';
-import type { Storage } from '../storage/storage.js';
+import type { Storage, VersionInfo } from '../storage/storage.js';
+import { restoreContent } from '../history/restore.js';
+import { Versioner } from '../history/versioner.js';
 import type { StorageHealth } from '../storage/health.js';
 import type { ActivityLimiter } from './activity-limiter.js';
 import type { Connection } from './connection.js';
@@ -70,6 +73,7 @@ export class Room {
   readonly #sync: DocSync;
   readonly #journal: Journal;
   readonly #members: Members;
+  readonly #versioner: Versioner;
   /** Frames received since the room loaded, for the admin page's message rate. */
   #framesReceived = 0;
   readonly #since = Date.now();
@@ -82,7 +86,8 @@ export class Room {
   constructor(name: string, ctx: RoomContext) {
     this.name = name;
     this.#ctx = ctx;
-    this.#sync = new DocSync(this.#connections, { room: name, ...ctx });
+    this.#sync = new DocSync(this.#connections, { room: name, ...ctx, edited: (conn) => this.#versioner.edited(this.#members.of(conn)) });
+    this.#versioner = new Versioner(name, this.#sync.doc, ctx);
     this.#journal = new Journal({ room: name, ...ctx, guard: (conn, what, work) => this.#guard(conn, what, work) });
     this.#members = new Members(this.#connections, {
       journal: this.#journal,
@@ -359,6 +364,24 @@ export class Room {
     return connections.length;
   }
 
+  /**
+   * The server changes the document (the document API): one update, stored and sent to every
+   * member on every node as a member's would be. Resolves once storage has it; to the reason
+   * when it was refused (while storage fails too: the caller can try again, a member cannot).
+   */
+  async applyServerChange(change: (doc: Y.Doc) => void): Promise<RefusalReason | null> {
+    if (this.#state !== 'ready') throw new Error(`room "${this.name}" is ${this.#state}, not ready for a change`);
+    if (this.#readOnly) return 'read_only';
+    if (!this.#ctx.persistence.health.ok) return 'storage_backlog';
+    const refused = this.#sync.applyServerChange(change);
+    if (refused) return refused;
+    this.#sync.flush();
+    // Storage failing just now: the change is live and queued like members' edits, stored once
+    // storage works again (the failure is reported through the storage health, not here).
+    await this.#ctx.persistence.flush().catch(() => {});
+    return null;
+  }
+
   /** An administrator compacts the room's update log now (on one node; in a cluster the compactor does it). */
   async compactByAdmin(): Promise<void> {
     if (this.#state !== 'ready') return;
@@ -371,6 +394,31 @@ export class Room {
   copy(): RoomCopy | null {
     if (this.#state !== 'ready') return null;
     return { document: Y.encodeStateAsUpdate(this.#sync.doc), ...this.#journal.held() };
+  }
+
+  /** Saves a named version of the document now; null while the room is not loaded. */
+  async saveVersion(name: string): Promise<VersionInfo | null> {
+    return this.#state === 'ready' ? this.#versioner.saveNamed(name) : null;
+  }
+
+  /**
+   * Brings back a version as a new change on top of the document (see applyServerChange) and
+   * records who did it. With `state` null the member's own client made the change (so that its
+   * user can undo it) and only the record is made.
+   */
+  async restore(
+    state: Uint8Array | null,
+    member: Member,
+    version: Pick<VersionInfo, 'id' | 'time' | 'name'>,
+  ): Promise<RefusalReason | null> {
+    if (state) {
+      const refused = await this.applyServerChange((doc) => restoreContent(doc, state));
+      if (refused) return refused;
+      this.#versioner.edited(member);
+    }
+    if (this.#state === 'ready')
+      this.#journal.recordRestore(member, { id: version.id, time: version.time, ...(version.name === null ? {} : { name: version.name }) });
+    return null;
   }
 
   /** Every connection runs a full sync: told why (tandem.v1), and sent the server's sync step 1. */
@@ -394,7 +442,11 @@ export class Room {
     if (this.#state !== 'ready') return;
     this.#sync.forget(conn);
     this.#members.leave(conn);
-    if (this.#connections.size === 0) this.#scheduleUnload();
+    if (this.#connections.size === 0) {
+      // Not at shutdown: storage closes before a version could be stored.
+      if (!this.#ctx.isShuttingDown()) this.#versioner.lastLeft();
+      this.#scheduleUnload();
+    }
   }
 
   /**
@@ -425,6 +477,8 @@ export class Room {
   async #unload(): Promise<void> {
     this.#idleTimer = null;
     if (this.#connections.size > 0 || this.#state !== 'ready') return;
+    // Changes made without members (the document API) are kept as a version too.
+    this.#versioner.lastLeft();
     this.#settle();
     try {
       await this.#ctx.persistence.flush();
@@ -443,6 +497,7 @@ export class Room {
     if (this.#idleTimer) clearTimeout(this.#idleTimer);
     this.#idleTimer = null;
     this.#members.dispose();
+    this.#versioner.dispose();
     this.#presence?.leave();
     this.#presence = null;
     this.#sync.destroy();

@@ -9,7 +9,11 @@ import {
   type RoomWrites,
   type SharedStorage,
   type StoredRoom,
+  type NewVersion,
+  type VersionInfo,
+  type VersionRetention,
 } from './storage.js';
+import * as versions from './postgres-versions.js';
 
 /** Schema changes in order; `tandem_migrations` records which have been applied. */
 const MIGRATIONS = [
@@ -24,6 +28,9 @@ const MIGRATIONS = [
   // Cluster mode: the position in the room's Redis stream that the snapshot covers (see StreamLog).
   `ALTER TABLE doc_snapshots ADD COLUMN log_ms BIGINT NOT NULL DEFAULT 0, ADD COLUMN log_seq BIGINT NOT NULL DEFAULT 0;`,
   `ALTER TABLE documents ADD COLUMN read_only BOOLEAN NOT NULL DEFAULT false;`,
+  `CREATE TABLE versions (id BIGSERIAL PRIMARY KEY, room TEXT NOT NULL, time BIGINT NOT NULL, name TEXT, authors JSONB NOT NULL,
+                          hash TEXT NOT NULL, data BYTEA NOT NULL);
+   CREATE INDEX versions_room ON versions (room, id);`,
 ];
 /** Any constant: the advisory lock that makes nodes starting together migrate one at a time. */
 const MIGRATION_LOCK = 7_404_151;
@@ -326,14 +333,40 @@ export class PostgresStorage implements SharedStorage {
     return toDocument(rows[0]!);
   }
 
+  async renameDocument(name: string, title: string): Promise<DocumentInfo> {
+    const now = Date.now();
+    const { rows } = await this.#pool.query<DocumentRow>(
+      `INSERT INTO documents (name, title, created_at, updated_at) VALUES ($1, $2, $3, $3)
+       ON CONFLICT (name) DO UPDATE SET title = excluded.title RETURNING name, title, created_at, updated_at, read_only`,
+      [name, title, now],
+    );
+    return toDocument(rows[0]!);
+  }
+
   async deleteDocument(name: string): Promise<boolean> {
     return this.#transaction(async (client) => {
       let found = false;
-      for (const table of ['doc_snapshots', 'doc_updates', 'chat', 'activity', 'events']) {
+      for (const table of ['doc_snapshots', 'doc_updates', 'chat', 'activity', 'events', 'versions']) {
         found = ((await client.query(`DELETE FROM ${table} WHERE room = $1`, [name])).rowCount ?? 0) > 0 || found;
       }
       return ((await client.query('DELETE FROM documents WHERE name = $1', [name])).rowCount ?? 0) > 0 || found;
     });
+  }
+
+  async saveVersion(room: string, version: NewVersion): Promise<VersionInfo | null> {
+    return this.#transaction((client) => versions.saveVersion(client, room, version));
+  }
+
+  async listVersions(room: string, limit: number): Promise<VersionInfo[]> {
+    return versions.listVersions(this.#pool, room, limit);
+  }
+
+  async getVersion(room: string, id: number): Promise<(VersionInfo & { state: Uint8Array }) | null> {
+    return versions.getVersion(this.#pool, room, id);
+  }
+
+  async pruneVersions(room: string, retention: VersionRetention, now: number): Promise<number> {
+    return versions.pruneVersions(this.#pool, room, retention, now);
   }
 
   /** Why PostgreSQL cannot be used right now, or null when a query answers within `timeoutMs`. */

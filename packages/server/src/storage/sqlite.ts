@@ -8,9 +8,13 @@ import {
   type LoadOptions,
   type Retention,
   type RoomWrites,
+  type NewVersion,
   type Storage,
   type StoredRoom,
+  type VersionInfo,
+  type VersionRetention,
 } from './storage.js';
+import { SqliteVersions } from './sqlite-versions.js';
 
 /** How often, at most, the WAL's size is checked after a write. */
 const WAL_CHECK_MS = 1_000;
@@ -45,6 +49,9 @@ const MIGRATIONS = [
    ALTER TABLE activity ADD COLUMN time INTEGER NOT NULL DEFAULT 0;
    UPDATE activity SET time = json_extract(body, '$.time');`,
   `ALTER TABLE documents ADD COLUMN read_only INTEGER NOT NULL DEFAULT 0;`,
+  `CREATE TABLE versions (id INTEGER PRIMARY KEY AUTOINCREMENT, room TEXT NOT NULL, time INTEGER NOT NULL, name TEXT,
+                          authors TEXT NOT NULL, hash TEXT NOT NULL, data BLOB NOT NULL);
+   CREATE INDEX versions_room ON versions (room, id);`,
 ];
 
 const DOCUMENT_COLUMNS = 'name, title, created_at AS createdAt, updated_at AS updatedAt, read_only AS readOnly';
@@ -57,6 +64,7 @@ const ROOM_TABLES = [
   ['chat', 'room'],
   ['activity', 'room'],
   ['events', 'room'],
+  ['versions', 'room'],
   ['documents', 'name'],
 ] as const;
 
@@ -70,6 +78,7 @@ export class SqliteStorage implements Storage {
   readonly #retention: Retention;
   readonly #walLimitBytes: number;
   readonly #stmt;
+  readonly #versions: SqliteVersions;
   #walCheckedAt = 0;
 
   constructor(dataDir: string, { retention = DEFAULT_RETENTION, walLimitBytes = 16 * 1024 * 1024 }: Partial<SqliteOptions> = {}) {
@@ -87,6 +96,7 @@ export class SqliteStorage implements Storage {
     this.#db.pragma(`journal_size_limit = ${walLimitBytes}`);
     this.#migrate();
     const db = this.#db;
+    this.#versions = new SqliteVersions(db);
     this.#stmt = {
       snapshot: db.prepare<[string], { data: Buffer }>('SELECT data FROM doc_snapshots WHERE room = ?'),
       updates: db.prepare<[string], { data: Buffer }>('SELECT data FROM doc_updates WHERE room = ? ORDER BY id'),
@@ -135,6 +145,9 @@ export class SqliteStorage implements Storage {
       listDocuments: db.prepare<[number], DocumentRow>(`SELECT ${DOCUMENT_COLUMNS} FROM documents ORDER BY updated_at DESC LIMIT ?`),
       setReadOnly: db.prepare<{ name: string; readOnly: number; now: number }>(
         'INSERT INTO documents (name, title, created_at, updated_at, read_only) VALUES (@name, @name, @now, @now, @readOnly) ON CONFLICT (name) DO UPDATE SET read_only = excluded.read_only',
+      ),
+      renameDocument: db.prepare<{ name: string; title: string; now: number }>(
+        'INSERT INTO documents (name, title, created_at, updated_at) VALUES (@name, @title, @now, @now) ON CONFLICT (name) DO UPDATE SET title = excluded.title',
       ),
       deleteRoom: ROOM_TABLES.map(([table, column]) => db.prepare<[string]>(`DELETE FROM ${table} WHERE ${column} = ?`)),
     };
@@ -265,10 +278,31 @@ export class SqliteStorage implements Storage {
     return toDocument(this.#stmt.getDocument.get(name)!);
   }
 
+  async renameDocument(name: string, title: string): Promise<DocumentInfo> {
+    this.#stmt.renameDocument.run({ name, title, now: Date.now() });
+    return toDocument(this.#stmt.getDocument.get(name)!);
+  }
+
   async deleteDocument(name: string): Promise<boolean> {
     return this.#db.transaction(() =>
       this.#stmt.deleteRoom.reduce((found, statement) => statement.run(name).changes > 0 || found, false),
     )();
+  }
+
+  async saveVersion(room: string, version: NewVersion): Promise<VersionInfo | null> {
+    return this.#versions.save(room, version);
+  }
+
+  async listVersions(room: string, limit: number): Promise<VersionInfo[]> {
+    return this.#versions.list(room, limit);
+  }
+
+  async getVersion(room: string, id: number): Promise<(VersionInfo & { state: Uint8Array }) | null> {
+    return this.#versions.get(room, id);
+  }
+
+  async pruneVersions(room: string, retention: VersionRetention, now: number): Promise<number> {
+    return this.#versions.prune(room, retention, now);
   }
 
   async close(): Promise<void> {

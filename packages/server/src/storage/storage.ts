@@ -58,6 +58,34 @@ export interface Retention {
 
 export const DEFAULT_RETENTION: Retention = { keep: 1_000, maxAgeMs: 90 * 24 * 3_600_000 };
 
+/** A stored version of a document (see history/versioner.ts), without its state. */
+export interface VersionInfo {
+  id: number;
+  time: number;
+  /** Set for versions saved by name; automatic versions have none. */
+  name: string | null;
+  /** Who edited since the previous version. */
+  authors: Array<{ id: string; name: string }>;
+  /** Bytes of the stored state. */
+  size: number;
+}
+
+export interface NewVersion {
+  time: number;
+  name: string | null;
+  authors: VersionInfo['authors'];
+  /** The whole document, as `Y.encodeStateAsUpdate` gives it. */
+  state: Uint8Array;
+}
+
+/** Which versions a document keeps: named ones always, the newest always, automatic ones within both limits. */
+export interface VersionRetention {
+  /** Newest automatic versions kept per document. */
+  keep: number;
+  /** Automatic versions older than this are deleted. */
+  maxAgeMs: number;
+}
+
 /**
  * The storage seam: SQLite now, PostgreSQL when clustered. A backend must apply one `write`
  * atomically (all rooms of the batch or none) and return entries in sequence order. It never
@@ -79,8 +107,20 @@ export interface Storage {
   listDocuments(limit: number): Promise<DocumentInfo[]>;
   /** Turns editing of a document off or on, registering the document if it is not yet. */
   setReadOnly(name: string, readOnly: boolean): Promise<DocumentInfo>;
+  /** Changes a document's title, registering the document if it is not yet. */
+  renameDocument(name: string, title: string): Promise<DocumentInfo>;
   /** Deletes the document and everything stored of its room, in one transaction. Returns whether there was anything. */
   deleteDocument(name: string): Promise<boolean>;
+  /**
+   * Stores a version unless its state equals the newest stored one's (same sha256): then an
+   * automatic version is not stored (null), and a named one names that newest version if it has no name yet.
+   */
+  saveVersion(room: string, version: NewVersion): Promise<VersionInfo | null>;
+  /** Newest first. */
+  listVersions(room: string, limit: number): Promise<VersionInfo[]>;
+  getVersion(room: string, id: number): Promise<(VersionInfo & { state: Uint8Array }) | null>;
+  /** Deletes the versions the retention does not keep; returns how many. */
+  pruneVersions(room: string, retention: VersionRetention, now: number): Promise<number>;
   close(): Promise<void>;
 }
 
