@@ -1,10 +1,7 @@
 import {
   applyYMessage,
-  canEdit,
-  encodeAwarenessStates,
   encodeSyncStep1,
   encodeUpdateMessage,
-  HISTORY_PAGE,
   type ActivityEntry,
   type ChatMessage,
   type JsonValue,
@@ -14,12 +11,14 @@ import {
   type ServerMessageOf,
 } from '@tandem/protocol';
 import { ObservableV2 } from 'lib0/observable';
-import { Awareness, removeAwarenessStates } from 'y-protocols/awareness';
+import { Awareness } from 'y-protocols/awareness';
 import * as Y from 'yjs';
 import { DEFAULT_BACKOFF } from './backoff.js';
 import { Conversation, type HistoryLog, type PendingChat } from './chat.js';
+import { OlderPages } from './older-pages.js';
 import { Connection, type Status, type WebSocketLike } from './connection.js';
-import { REFUSED_CHANGE, undoRefusedChange } from './read-only.js';
+import { EditRights } from './read-only.js';
+import { PresenceLink } from './presence-link.js';
 import type { ConnectOptions, RoomEvents, RoomSnapshot, StorageStatus } from './types.js';
 import { Roster } from './roster.js';
 import { SaveTracker } from './saves.js';
@@ -41,16 +40,16 @@ export class RoomHandle extends ObservableV2<RoomEvents> {
   readonly #conversation: Conversation;
   readonly #typing: Typing;
   #name: string | undefined;
-  #rights: Rights = 'write';
   #synced = false;
   #joined = false;
   readonly #roster = new Roster();
   #snapshot: RoomSnapshot | null = null;
   #storage: StorageStatus = { state: 'ok' };
-  #diverged = false;
   #closed = false;
   /** `history` requests waiting for their answer, by log and seq. */
-  readonly #olderPages = new Map<string, { page: Promise<number>; resolve(added: number): void; reject(error: Error): void }>();
+  readonly #olderPages: OlderPages;
+  readonly #edits: EditRights;
+  readonly #presence: PresenceLink;
   readonly #saves = new SaveTracker((unsaved) => {
     this.#changed();
     if (!unsaved) this.emit('saved', []);
@@ -69,6 +68,12 @@ export class RoomHandle extends ObservableV2<RoomEvents> {
     this.#name = options.name;
     const send = (message: Parameters<Connection['sendJson']>[0]): void => this.#connection.sendJson(message);
     this.#conversation = new Conversation(options.historyLimit ?? 1_000, send);
+    this.#olderPages = new OlderPages(this.#conversation, send);
+    this.#edits = new EditRights(this.doc, this, {
+      refused: (message) => this.emit('error', [{ code: 'read_only', message }]),
+      changed: () => this.#changed(),
+      cannotEdit: () => this.#saves.cannotEdit(),
+    });
     this.#typing = new Typing({
       send: (on) => {
         if (this.#joined) send({ type: 'typing', on });
@@ -79,8 +84,8 @@ export class RoomHandle extends ObservableV2<RoomEvents> {
       },
     });
     this.doc.on('update', this.#onDocUpdate);
-    this.doc.on('afterTransaction', this.#onTransaction);
-    this.awareness.on('update', this.#onAwarenessUpdate);
+    this.doc.on('afterTransaction', this.#edits.afterTransaction);
+    this.#presence = new PresenceLink(this.awareness, (data) => this.#connection.send(data), this);
     this.#connection = new Connection(
       { url: this.url, WebSocket: WebSocketImpl, backoff: { ...DEFAULT_BACKOFF, ...options.backoff }, token: options.token },
       {
@@ -107,7 +112,7 @@ export class RoomHandle extends ObservableV2<RoomEvents> {
     return this.#roster.me;
   }
   get rights(): Rights {
-    return this.#rights;
+    return this.#edits.rights;
   }
   /** Whether the server can store changes right now. */
   get storage(): StorageStatus {
@@ -118,7 +123,7 @@ export class RoomHandle extends ObservableV2<RoomEvents> {
    * be undone (a deletion made without edit rights): it differs from the server's until reopened.
    */
   get diverged(): boolean {
-    return this.#diverged;
+    return this.#edits.diverged;
   }
   /**
    * True while local document changes are not confirmed durable (see SaveTracker); a server that
@@ -153,17 +158,7 @@ export class RoomHandle extends ObservableV2<RoomEvents> {
    * with how many arrived (0 when there are none older); rejects while not joined.
    */
   loadOlder(log: HistoryLog, count = 50): Promise<number> {
-    const before = this.#conversation.olderThan(log);
-    if (before === null) return Promise.resolve(0);
-    if (!this.#joined) return Promise.reject(new Error('not connected: older entries can be loaded once joined'));
-    const key = `${log}:${before}`;
-    const waiting = this.#olderPages.get(key);
-    if (waiting) return waiting.page;
-    let settle!: { resolve(added: number): void; reject(error: Error): void };
-    const page = new Promise<number>((resolve, reject) => (settle = { resolve, reject }));
-    this.#olderPages.set(key, { page, ...settle });
-    this.#connection.sendJson({ type: 'history', log, before, limit: Math.min(Math.max(1, Math.floor(count)), HISTORY_PAGE) });
-    return page;
+    return this.#olderPages.load(log, count, this.#joined);
   }
 
   /** An immutable view for UI frameworks (React's useSyncExternalStore); a new object after each change. */
@@ -172,7 +167,7 @@ export class RoomHandle extends ObservableV2<RoomEvents> {
       status: this.status,
       synced: this.#synced,
       me: this.#roster.me,
-      rights: this.#rights,
+      rights: this.#edits.rights,
       members: this.members,
       // Copies: the handle appends to its own lists in place.
       chat: this.chat.slice(),
@@ -256,12 +251,9 @@ export class RoomHandle extends ObservableV2<RoomEvents> {
     if (this.#closed) return;
     this.#closed = true;
     this.#typing.dispose();
-    // Sent while the socket is still open: the others see this member's cursor go at once.
-    this.awareness.setLocalState(null);
+    this.#presence.close();
     this.doc.off('update', this.#onDocUpdate);
-    this.doc.off('afterTransaction', this.#onTransaction);
-    this.awareness.off('update', this.#onAwarenessUpdate);
-    this.awareness.destroy();
+    this.doc.off('afterTransaction', this.#edits.afterTransaction);
     this.#connection.close();
   }
 
@@ -273,20 +265,16 @@ export class RoomHandle extends ObservableV2<RoomEvents> {
   #onOpen(): void {
     this.#saves.opened();
     this.#connection.send(encodeSyncStep1(this.doc));
-    if (this.awareness.getLocalState() !== null) this.#connection.send(encodeAwarenessStates(this.awareness, [this.doc.clientID]));
+    this.#presence.opened();
     if (this.#name !== undefined) this.#connection.sendJson({ type: 'join', name: this.#name });
   }
 
   #onLost(): void {
     this.#joined = false;
-    for (const page of this.#olderPages.values())
-      page.reject(new Error('the connection was lost; load older entries again once reconnected'));
-    this.#olderPages.clear();
+    this.#olderPages.lost();
     this.#synced = false;
     this.#saves.lost();
-    // Everyone else's presence is unknown until the next sync.
-    const others = [...this.awareness.getStates().keys()].filter((id) => id !== this.doc.clientID);
-    removeAwarenessStates(this.awareness, others, this);
+    this.#presence.lost();
     this.#roster.clear();
     this.#typing.clear();
   }
@@ -295,41 +283,23 @@ export class RoomHandle extends ObservableV2<RoomEvents> {
 
   readonly #onDocUpdate = (update: Uint8Array, origin: unknown): void => {
     // Offline edits are not queued: on reconnect the sync exchange sends whatever the server lacks.
-    // Without edit rights nothing is sent: the server would refuse it (see #onTransaction).
-    if (origin === this || !canEdit(this.#rights)) return;
+    // Without edit rights nothing is sent: the server would refuse it (see EditRights).
+    if (origin === this || !this.#edits.canEdit) return;
     this.#saves.localChange(this.#saves.sent(this.#connection.send(encodeUpdateMessage(update))));
-  };
-
-  /** A local change without edit rights is undone (see undoRefusedChange), and the handle says so. */
-  readonly #onTransaction = (transaction: Y.Transaction): void => {
-    if (canEdit(this.#rights) || transaction.origin === this || !transaction.local) return;
-    const undone = undoRefusedChange(this.doc, transaction, this);
-    if (undone === 'nothing') return;
-    if (undone === 'diverged') this.#diverged = true;
-    this.emit('error', [{ code: 'read_only', message: REFUSED_CHANGE[undone] }]);
-    this.#changed();
-  };
-
-  readonly #onAwarenessUpdate = (
-    { added, updated, removed }: { added: number[]; updated: number[]; removed: number[] },
-    origin: unknown,
-  ): void => {
-    if (origin === this) return;
-    this.#connection.send(encodeAwarenessStates(this.awareness, added.concat(updated, removed)));
   };
 
   #onBinary(data: ArrayBuffer): void {
     const result = applyYMessage(new Uint8Array(data), { doc: this.doc, awareness: this.awareness, origin: this });
     if (result.kind === 'sync') {
       // The reply to the server's step 1 carries all local changes it lacks; without edit rights they would be refused.
-      if (result.reply && canEdit(this.#rights)) this.#saves.syncReply(this.#saves.sent(this.#connection.send(result.reply)));
+      if (result.reply && this.#edits.canEdit) this.#saves.syncReply(this.#saves.sent(this.#connection.send(result.reply)));
       if (result.step === 'step2' && !this.#synced) {
         this.#synced = true;
         this.emit('synced', []);
         this.#changed();
       }
     } else if (result.kind === 'queryAwareness') {
-      this.#connection.send(encodeAwarenessStates(this.awareness, [...this.awareness.getStates().keys()]));
+      this.#presence.queried();
     }
   }
 
@@ -361,16 +331,12 @@ export class RoomHandle extends ObservableV2<RoomEvents> {
       case 'resumed':
         this.#conversation.resumed(message);
         break;
-      case 'history': {
-        const added = this.#conversation.older(message);
-        const key = `${message.log}:${message.before}`;
-        this.#olderPages.get(key)?.resolve(added);
-        this.#olderPages.delete(key);
+      case 'history':
+        this.#olderPages.received(message);
         break;
-      }
       case 'authenticated':
       case 'rights':
-        this.#setRights(message.rights);
+        this.#edits.set(message.rights);
         break;
       case 'storage':
         this.#storage = message.state === 'ok' ? { state: 'ok' } : { state: 'failing', message: message.message };
@@ -403,21 +369,13 @@ export class RoomHandle extends ObservableV2<RoomEvents> {
     // A refusal that retrying cannot fix: the message leaves the queue instead of being re-sent forever.
     if (message.code === 'forbidden' && message.ref !== undefined && this.#conversation.refused(message.ref)) this.#changed();
     // An edit made before this handle knew it may not edit reached the server and was refused.
-    if (message.code === 'read_only' && !this.#diverged) {
-      this.#diverged = true;
-      this.#changed();
-    }
+    if (message.code === 'read_only') this.#edits.refusedByServer();
     this.emit('error', [message.ref === undefined ? { code: message.code, message: message.message } : message]);
-  }
-
-  #setRights(rights: Rights): void {
-    this.#rights = rights;
-    if (!canEdit(rights)) this.#saves.cannotEdit();
   }
 
   #onWelcome(message: ServerMessageOf<'welcome'>): void {
     this.#joined = true;
-    this.#setRights(message.rights);
+    this.#edits.set(message.rights);
     this.#roster.welcomed(message.you, message.members);
     // A storage problem is announced again right after the welcome.
     if (this.#storage.state !== 'ok') {

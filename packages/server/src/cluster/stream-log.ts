@@ -9,6 +9,7 @@ import { HealthTracker, type StorageHealth } from '../storage/health.js';
 import type { Unsaved } from '../storage/write-behind.js';
 import { compareIds, decodeEntry, encodeEntries, type LogEntry } from './entry.js';
 import { emptyQueue, isEmpty, unsavedOf, type Queue, type Sending } from './append-queue.js';
+import { newRoomState, type RoomState } from './room-state.js';
 import { foldInto } from './fold.js';
 import { COMPACTION_TASKS, roomKeys, roomOfLogKey } from './keys.js';
 import { DELETED_EPOCH } from './scripts.js';
@@ -38,26 +39,6 @@ export interface StreamLogOptions {
   onResync(room: string): void;
   /** Each append: how long it took, and whether it succeeded. */
   onAppend?(seconds: number, ok: boolean): void;
-}
-
-interface RoomState {
-  keys: ReturnType<typeof roomKeys>;
-  epoch: string;
-  /** The id of the newest log entry delivered to the room. */
-  lastId: string;
-  /** The newest seqs delivered: entries read twice (after a log was rebuilt) are not delivered again. */
-  seen: { chat: number; activity: number; event: number };
-  reading: boolean;
-  released: boolean;
-  /** The room was deleted: nothing queued for it is appended any more. */
-  deleted: boolean;
-  queue: Queue;
-  sending: Sending | null;
-  /** Own batches appended and not yet read back: how many of the room's updates each carries. */
-  own: Map<number, number>;
-  waiters: Array<{ resolve(): void; reject(error: unknown): void }>;
-  /** Bytes of the room's updates queued or being appended. */
-  unsavedBytes: number;
 }
 
 const newEpoch = (): string => randomBytes(8).toString('hex');
@@ -106,20 +87,7 @@ export class StreamLog implements RoomLog {
 
   async loadRoom(room: string, options: LoadOptions): Promise<StoredRoom> {
     const keys = roomKeys(room);
-    const state: RoomState = {
-      keys,
-      epoch: '',
-      lastId: '0-0',
-      seen: { chat: 0, activity: 0, event: 0 },
-      reading: false,
-      released: false,
-      deleted: false,
-      queue: emptyQueue(),
-      sending: null,
-      own: new Map(),
-      waiters: [],
-      unsavedBytes: 0,
-    };
+    const state = newRoomState(keys);
     this.#rooms.set(room, state);
     const { redis } = this.#options;
     for (let attempt = 0; ; attempt++) {

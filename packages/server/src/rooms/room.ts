@@ -1,16 +1,7 @@
-import {
-  canChat,
-  CloseCode,
-  errorMessage,
-  parseClientMessage,
-  type ActivityEntry,
-  type ClientMessage,
-  type Member,
-  type RefusalReason,
-} from '@tandem/protocol';
+import { CloseCode, errorMessage, type ActivityEntry, type Member, type RefusalReason } from '@tandem/protocol';
 import type { Logger } from 'pino';
 import * as Y from 'yjs';
-import { AuthError, type Authenticator } from '../auth/authenticator.js';
+import type { Authenticator } from '../auth/authenticator.js';
 import type { Bus, Presence, PresenceChannel } from '../cluster/bus.js';
 import type { LogLimiter } from '../lib/log-limiter.js';
 import type { Metrics } from '../lib/metrics.js';
@@ -20,7 +11,9 @@ import { Versioner } from '../history/versioner.js';
 import type { StorageHealth } from '../storage/health.js';
 import type { ActivityLimiter } from './activity-limiter.js';
 import type { Connection } from './connection.js';
+import { ControlMessages, guardWork } from './control-messages.js';
 import { DocSync } from './doc-sync.js';
+import { capRights, closeWhere } from './moderation.js';
 import { DEDUPE_WINDOW, Journal } from './journal.js';
 import { Members } from './members.js';
 import type { CommittedBatch, RoomCopy, RoomLog } from '../storage/room-log.js';
@@ -54,10 +47,6 @@ export interface RoomContext extends RoomServices {
 
 export type RoomState = 'loading' | 'ready' | 'failed' | 'gone';
 
-function assertNever(value: never): never {
-  throw new Error(`unhandled message ${JSON.stringify(value)}`);
-}
-
 /**
  * One document with its members, chat and activity: the lifecycle, the connection set and the
  * routing of frames to the document (DocSync), the people (Members) and the history (Journal).
@@ -74,6 +63,7 @@ export class Room {
   readonly #journal: Journal;
   readonly #members: Members;
   readonly #versioner: Versioner;
+  readonly #control: ControlMessages;
   /** Frames received since the room loaded, for the admin page's message rate. */
   #framesReceived = 0;
   readonly #since = Date.now();
@@ -88,7 +78,7 @@ export class Room {
     this.#ctx = ctx;
     this.#sync = new DocSync(this.#connections, { room: name, ...ctx, edited: (conn) => this.#versioner.edited(this.#members.of(conn)) });
     this.#versioner = new Versioner(name, this.#sync.doc, ctx);
-    this.#journal = new Journal({ room: name, ...ctx, guard: (conn, what, work) => this.#guard(conn, what, work) });
+    this.#journal = new Journal({ room: name, ...ctx, guard: (conn, what, work) => guardWork(ctx.log, conn, what, work) });
     this.#members = new Members(this.#connections, {
       journal: this.#journal,
       persistence: ctx.persistence,
@@ -99,6 +89,7 @@ export class Room {
       onJoined: (member) => callHook(ctx.hooks, 'onJoin', { room: name, member }, ctx.log),
       onLeft: (member) => callHook(ctx.hooks, 'onLeave', { room: name, member }, ctx.log),
     });
+    this.#control = new ControlMessages({ members: this.#members, journal: this.#journal, authenticator: ctx.authenticator, log: ctx.log });
     this.#loaded = this.#load();
   }
 
@@ -193,91 +184,7 @@ export class Room {
       return;
     }
     if (isBinary) this.#sync.receive(conn, data);
-    else this.#receiveText(conn, Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('utf8'));
-  }
-
-  #receiveText(conn: Connection, text: string): void {
-    if (!conn.control) {
-      conn.close(CloseCode.unsupportedData, 'text frames need the tandem.v1 subprotocol');
-      return;
-    }
-    const parsed = parseClientMessage(text);
-    if (!parsed.ok) {
-      conn.sendJson(errorMessage('bad_message', parsed.error));
-      return;
-    }
-    const message = parsed.message;
-    if (message.type === 'join') {
-      this.#members.join(conn, message.name);
-      return;
-    }
-    const member = this.#members.of(conn);
-    if (!member) {
-      conn.sendJson(errorMessage('not_joined', `"${message.type}" needs a member: send "join" first.`));
-      return;
-    }
-    this.#dispatch(conn, member, message);
-  }
-
-  #dispatch(conn: Connection, member: Member, message: Exclude<ClientMessage, { type: 'join' }>): void {
-    switch (message.type) {
-      case 'rename':
-        this.#members.rename(conn, message.name);
-        return;
-      case 'chat':
-        if (!canChat(conn.rights)) {
-          conn.sendJson(errorMessage('forbidden', 'Your rights here do not include chat.', message.id));
-          return;
-        }
-        this.#journal.chat(conn, member, message.id, message.text);
-        return;
-      case 'typing':
-        this.#members.typing(conn, message.on);
-        return;
-      case 'event':
-        this.#journal.event(conn, member, message.name, message.data);
-        return;
-      case 'resume':
-        this.#guard(conn, 'resume', this.#journal.resume(conn, message.chatSeq, message.activitySeq));
-        return;
-      case 'history':
-        this.#guard(conn, 'history', this.#journal.older(conn, message.log, message.before, message.limit));
-        return;
-      case 'auth':
-        this.#guard(conn, 're-authentication', this.#reauthenticate(conn, message.token));
-        return;
-      default:
-        assertNever(message);
-    }
-  }
-
-  /**
-   * The one error boundary for a frame's asynchronous work: a failure is logged with the
-   * connection and costs that connection (1011), never the process or the other members.
-   */
-  #guard(conn: Connection, what: string, work: Promise<void>): void {
-    work.catch((error: unknown) => {
-      this.#ctx.log.error({ err: error, ...conn.logFields }, `${what} failed; closing the connection`);
-      conn.close(CloseCode.internalError, 'internal error');
-    });
-  }
-
-  /** A fresh token for a live connection: same user, rights recomputed, expiry moved. */
-  async #reauthenticate(conn: Connection, token: string): Promise<void> {
-    let identity;
-    try {
-      identity = await this.#ctx.authenticator.verify(token);
-    } catch (error) {
-      if (!(error instanceof AuthError)) throw error;
-      conn.sendJson(errorMessage('unauthorized', error.message));
-      return;
-    }
-    const rights = conn.session.renew(identity);
-    if (rights === null) {
-      conn.sendJson(errorMessage('forbidden', 'The new token is for another user or does not cover this room.'));
-      return;
-    }
-    conn.sendJson({ type: 'authenticated', rights, expiresAt: identity.expiresAt });
+    else this.#control.receive(conn, Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('utf8'));
   }
 
   /** These writes of this room are durable: now members may see them. */
@@ -324,30 +231,18 @@ export class Room {
 
   /** Closes this node's connections of a member (their clients do not reconnect by themselves). Returns how many closed. */
   disconnect(memberId: string): number {
-    let closed = 0;
-    for (const conn of [...this.#connections]) {
-      if (this.#members.of(conn)?.id !== memberId) continue;
-      closed++;
-      conn.sendJson(errorMessage('forbidden', 'An administrator disconnected you.'));
-      conn.close(CloseCode.disconnectedByAdmin, 'disconnected by an administrator');
-    }
-    return closed;
+    return closeWhere(this.#connections, (conn) => this.#members.of(conn)?.id === memberId, CloseCode.disconnectedByAdmin);
   }
 
   /** Closes every connection of this node (clients do not reconnect by themselves). Returns how many closed. */
   closeByAdmin(): number {
-    const connections = [...this.#connections];
-    for (const conn of connections) conn.close(CloseCode.roomClosedByAdmin, 'room closed by an administrator');
-    return connections.length;
+    return closeWhere(this.#connections, () => true, CloseCode.roomClosedByAdmin);
   }
 
   /** Turns editing off or on for every member; those whose rights change are told at once. */
   setReadOnly(readOnly: boolean): void {
     this.#readOnly = readOnly;
-    const reason = readOnly ? 'An administrator made this document read-only.' : 'An administrator made this document editable again.';
-    for (const conn of this.#connections) {
-      if (conn.session.cap(readOnly ? 'comment' : null) && conn.control) conn.sendJson({ type: 'rights', rights: conn.rights, reason });
-    }
+    capRights(this.#connections, readOnly);
   }
 
   /** The document was deleted: every connection closes (4003) and nothing queued for it is written. Returns how many closed. */
@@ -357,10 +252,8 @@ export class Room {
     // Gone before the closes: their departures are not recorded, and nothing is flushed.
     this.#destroy();
     this.#connections.clear();
-    for (const conn of connections) {
-      conn.close(CloseCode.documentDeleted, 'the document was deleted');
-      conn.detach();
-    }
+    closeWhere(connections, () => true, CloseCode.documentDeleted);
+    for (const conn of connections) conn.detach();
     return connections.length;
   }
 
