@@ -2,7 +2,8 @@ import type { StorageHealth } from '../storage/health.js';
 import { ActivityLimiter } from './activity-limiter.js';
 import type { Connection } from './connection.js';
 import type { CommittedBatch, RoomCopy } from '../storage/room-log.js';
-import { Room, type RoomServices } from './room.js';
+import { Room } from './room.js';
+import type { RoomServices } from './room-context.js';
 
 /** The rooms in memory, created on first join and dropped once they have unloaded. */
 export class RoomRegistry {

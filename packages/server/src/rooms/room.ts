@@ -1,49 +1,20 @@
-import { CloseCode, errorMessage, type ActivityEntry, type Member, type RefusalReason } from '@tandem/protocol';
-import type { Logger } from 'pino';
+import { CloseCode, errorMessage, type ActivityEntry, type ChatMessage, type Member, type RefusalReason } from '@tandem/protocol';
 import * as Y from 'yjs';
-import type { Authenticator } from '../auth/authenticator.js';
-import type { Bus, Presence, PresenceChannel } from '../cluster/bus.js';
-import type { LogLimiter } from '../lib/log-limiter.js';
-import type { Metrics } from '../lib/metrics.js';
-import type { Storage, VersionInfo } from '../storage/storage.js';
+import type { PresenceChannel } from '../cluster/bus.js';
+import type { VersionInfo } from '../storage/storage.js';
 import { restoreContent } from '../history/restore.js';
 import { Versioner } from '../history/versioner.js';
 import type { StorageHealth } from '../storage/health.js';
-import type { ActivityLimiter } from './activity-limiter.js';
 import type { Connection } from './connection.js';
 import { ControlMessages, guardWork } from './control-messages.js';
 import { DocSync } from './doc-sync.js';
 import { capRights, closeWhere } from './moderation.js';
 import { DEDUPE_WINDOW, Journal } from './journal.js';
 import { Members } from './members.js';
-import type { CommittedBatch, RoomCopy, RoomLog } from '../storage/room-log.js';
+import type { CommittedBatch, RoomCopy } from '../storage/room-log.js';
 import { SEQ_LOG_TAIL } from './seq-log.js';
-import type { RoomSettings } from './settings.js';
-import { callHook, type RoomHooks } from './hooks.js';
-
-/** What every room shares: the server's services and settings. */
-export interface RoomServices {
-  storage: Storage;
-  persistence: RoomLog;
-  bus: Bus;
-  /** Members across nodes (cluster mode). */
-  presence: Presence | null;
-  metrics?: Metrics;
-  logLimiter: LogLimiter;
-  log: Logger;
-  authenticator: Authenticator;
-  settings: RoomSettings;
-  /** The app's logic around rooms (embedding). */
-  hooks: RoomHooks;
-}
-
-export interface RoomContext extends RoomServices {
-  activityLimiter: ActivityLimiter;
-  /** True while the server shuts down: departures then are not recorded as "left". */
-  isShuttingDown(): boolean;
-  /** Called once the room has left memory (unloaded, or failed to load). */
-  onGone(room: Room): void;
-}
+import { callHook } from './hooks.js';
+import type { RoomContext } from './room-context.js';
 
 export type RoomState = 'loading' | 'ready' | 'failed' | 'gone';
 
@@ -199,10 +170,16 @@ export class Room {
       activity: (entry) => this.#members.activityCommitted(entry),
       chat: (message) => {
         this.#members.broadcast({ type: 'chat', message });
-        if (this.#members.isLocal(message.author.id)) callHook(this.#ctx.hooks, 'onChat', { room: this.name, message }, this.#ctx.log);
+        this.#chatHook(message);
       },
       event: (event) => this.#members.broadcast({ type: 'event', ...event }, event.from.id),
     });
+  }
+
+  /** The app's onChat, once: on the node the author is on (looked up only when the app asked for it). */
+  #chatHook(message: ChatMessage): void {
+    if (this.#ctx.hooks.onChat && this.#members.isLocal(message.author.id))
+      callHook(this.#ctx.hooks, 'onChat', { room: this.name, message }, this.#ctx.log);
   }
 
   /** What the admin API shows of the room. */

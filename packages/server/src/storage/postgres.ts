@@ -197,35 +197,29 @@ export class PostgresStorage implements SharedStorage {
     await this.#prune(client, room, writes, now);
   }
 
-  async readChat(room: string, afterSeq: number, limit: number): Promise<ChatMessage[]> {
-    const { rows } = await this.#pool.query<{ body: ChatMessage }>(
-      'SELECT body FROM chat WHERE room = $1 AND seq > $2 ORDER BY seq LIMIT $3',
-      [room, afterSeq, limit],
-    );
-    return rows.map((row) => row.body);
+  readChat(room: string, afterSeq: number, limit: number): Promise<ChatMessage[]> {
+    return this.#readLog<ChatMessage>('chat', room, afterSeq, limit, 'after');
   }
 
-  async readActivity(room: string, afterSeq: number, limit: number): Promise<ActivityEntry[]> {
-    const { rows } = await this.#pool.query<{ body: ActivityEntry }>(
-      'SELECT body FROM activity WHERE room = $1 AND seq > $2 ORDER BY seq LIMIT $3',
-      [room, afterSeq, limit],
-    );
-    return rows.map((row) => row.body);
+  readActivity(room: string, afterSeq: number, limit: number): Promise<ActivityEntry[]> {
+    return this.#readLog<ActivityEntry>('activity', room, afterSeq, limit, 'after');
   }
 
-  async readChatBefore(room: string, beforeSeq: number, limit: number): Promise<ChatMessage[]> {
-    const { rows } = await this.#pool.query<{ body: ChatMessage }>(
-      'SELECT body FROM (SELECT seq, body FROM chat WHERE room = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3) t ORDER BY seq',
-      [room, beforeSeq, limit],
-    );
-    return rows.map((row) => row.body);
+  readChatBefore(room: string, beforeSeq: number, limit: number): Promise<ChatMessage[]> {
+    return this.#readLog<ChatMessage>('chat', room, beforeSeq, limit, 'before');
   }
 
-  async readActivityBefore(room: string, beforeSeq: number, limit: number): Promise<ActivityEntry[]> {
-    const { rows } = await this.#pool.query<{ body: ActivityEntry }>(
-      'SELECT body FROM (SELECT seq, body FROM activity WHERE room = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3) t ORDER BY seq',
-      [room, beforeSeq, limit],
-    );
+  readActivityBefore(room: string, beforeSeq: number, limit: number): Promise<ActivityEntry[]> {
+    return this.#readLog<ActivityEntry>('activity', room, beforeSeq, limit, 'before');
+  }
+
+  /** Up to `limit` entries of a log just after `seq`, or the newest ones before it; oldest first either way. */
+  async #readLog<T>(table: 'chat' | 'activity', room: string, seq: number, limit: number, side: 'after' | 'before'): Promise<T[]> {
+    const text =
+      side === 'after'
+        ? `SELECT body FROM ${table} WHERE room = $1 AND seq > $2 ORDER BY seq LIMIT $3`
+        : `SELECT body FROM (SELECT seq, body FROM ${table} WHERE room = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3) t ORDER BY seq`;
+    const { rows } = await this.#pool.query<{ body: T }>(text, [room, seq, limit]);
     return rows.map((row) => row.body);
   }
 
