@@ -25,6 +25,21 @@ interface Typist {
 
 const text = (handle: { doc: Y.Doc }): string => handle.doc.getText('t').toString();
 
+/** Which chat seqs each client lacks or holds beyond the reference's, to say why the chats differ. */
+function chatGaps(typists: Typist[], reference: RoomHandle): string {
+  const seqsOf = (handle: RoomHandle): Set<number> => new Set(handle.chat.map((m) => m.seq));
+  const wanted = seqsOf(reference);
+  const report: string[] = [`the reference holds ${wanted.size}`];
+  typists.forEach((typist, i) => {
+    const held = seqsOf(typist.handle);
+    const lacks = [...wanted].filter((seq) => !held.has(seq));
+    const extra = [...held].filter((seq) => !wanted.has(seq));
+    if (lacks.length + extra.length > 0)
+      report.push(`T${i} lacks [${lacks.slice(0, 10).join(',')}] and has extra [${extra.slice(0, 10).join(',')}]`);
+  });
+  return report.join('; ');
+}
+
 describe('cluster chaos: nodes killed with SIGKILL behind nginx', () => {
   it(
     `loses nothing acknowledged while 30 clients type and chat and a random node is killed every few seconds for ${CHAOS_MS / 1000} s`,
@@ -102,7 +117,13 @@ describe('cluster chaos: nodes killed with SIGKILL behind nginx', () => {
       const ackedChat = new Set(typists.flatMap((t) => t.handle.chat.filter((m) => t.sent.includes(m.id)).map((m) => m.id)));
       expect(ackedChat.size).toBeGreaterThan(0);
       await until(() => typists.every((t) => t.handle.pendingChat.length === 0), 'every chat message sent and acknowledged', 30_000);
-      await until(() => typists.every((t) => t.handle.chat.length === reference.chat.length), 'every client has the whole chat', 30_000);
+      await until(
+        () => typists.every((t) => t.handle.chat.length === reference.chat.length),
+        'every client has the whole chat',
+        30_000,
+      ).catch((error: Error) => {
+        throw new Error(`${error.message}; ${chatGaps(typists, reference)}`);
+      });
       const order = reference.chat.map((m) => `${m.seq}:${m.id}`);
       for (const t of typists) expect(t.handle.chat.map((m) => `${m.seq}:${m.id}`)).toEqual(order);
       expect(reference.chat.map((m) => m.seq)).toEqual(reference.chat.map((_, i) => i + 1));

@@ -3,7 +3,7 @@ import type { ActivityEntry, AppEvent, ChatMessage } from '@tandem/protocol';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import * as Y from 'yjs';
-import type { CommittedBatch, RoomCopy, RoomLog } from '../storage/room-log.js';
+import type { CommittedBatch, RoomCopy, RoomLog, StoredHistory } from '../storage/room-log.js';
 import type { LoadOptions, SharedStorage, StoredRoom } from '../storage/storage.js';
 import { HealthTracker, type StorageHealth } from '../storage/health.js';
 import type { Unsaved } from '../storage/write-behind.js';
@@ -14,6 +14,7 @@ import { foldInto } from './fold.js';
 import { COMPACTION_TASKS, roomKeys, roomOfLogKey } from './keys.js';
 import { DELETED_EPOCH } from './scripts.js';
 import { LogReader } from './log-reader.js';
+import { clusterHistory } from './log-history.js';
 
 /** Longest wait between two retries of a failed append. */
 const MAX_RETRY_MS = 2_000;
@@ -118,6 +119,10 @@ export class StreamLog implements RoomLog {
       if (page.length < LOAD_PAGE) return entries;
       after = entries.at(-1)!.id;
     }
+  }
+
+  history(room: string): StoredHistory {
+    return clusterHistory(this.#options.redis, this.#options.storage, room, roomKeys(room).log);
   }
 
   release(room: string): void {

@@ -8,7 +8,7 @@ import {
   type Member,
 } from '@tandem/protocol';
 import type { Logger } from 'pino';
-import type { Storage, StoredRoom } from '../storage/storage.js';
+import type { StoredRoom } from '../storage/storage.js';
 import type { Connection } from './connection.js';
 import type { CommittedBatch, RoomLog } from '../storage/room-log.js';
 import { SeqLog } from './seq-log.js';
@@ -26,7 +26,6 @@ const MAX_UNSTORED = 1_000;
 
 export interface JournalContext {
   room: string;
-  storage: Storage;
   persistence: RoomLog;
   log: Logger;
   /** Runs a frame's asynchronous work inside the room's error boundary. */
@@ -65,19 +64,11 @@ export class Journal {
   }
 
   #chatLog(tail: ChatMessage[], newestSeq: number): SeqLog<ChatMessage> {
-    const { storage, room } = this.#ctx;
-    return new SeqLog(tail, newestSeq, {
-      after: (afterSeq, limit) => storage.readChat(room, afterSeq, limit),
-      before: (beforeSeq, limit) => storage.readChatBefore(room, beforeSeq, limit),
-    });
+    return new SeqLog(tail, newestSeq, this.#ctx.persistence.history(this.#ctx.room).chat);
   }
 
   #activityLog(tail: ActivityEntry[], newestSeq: number): SeqLog<ActivityEntry> {
-    const { storage, room } = this.#ctx;
-    return new SeqLog(tail, newestSeq, {
-      after: (afterSeq, limit) => storage.readActivity(room, afterSeq, limit),
-      before: (beforeSeq, limit) => storage.readActivityBefore(room, beforeSeq, limit),
-    });
+    return new SeqLog(tail, newestSeq, this.#ctx.persistence.history(this.#ctx.room).activity);
   }
 
   load(stored: StoredRoom): void {

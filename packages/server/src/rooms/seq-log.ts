@@ -1,3 +1,5 @@
+import type { StoredLog } from '../storage/room-log.js';
+
 /** Entries kept in memory per log (they serve the welcome and most resumes). */
 export const SEQ_LOG_TAIL = 200;
 
@@ -6,12 +8,6 @@ export const SEQ_LOG_TAIL = 200;
  * for storage, and holds only entries that storage has committed: those are the ones anyone
  * may see, so a seq that was seen is never handed out again, even after a crash.
  */
-/** Reads a log's stored entries after or before a seq, oldest first. */
-export interface StoredLog<T> {
-  after(afterSeq: number, limit: number): Promise<T[]>;
-  before(beforeSeq: number, limit: number): Promise<T[]>;
-}
-
 export class SeqLog<T extends { seq: number }> {
   readonly #stored: StoredLog<T>;
   #tail: T[];

@@ -1,5 +1,5 @@
 import type { ActivityEntry, AppEvent, ChatMessage } from '@tandem/protocol';
-import type { LoadOptions, RoomWrites, StoredRoom } from './storage.js';
+import type { LoadOptions, RoomWrites, Storage, StoredRoom } from './storage.js';
 import type { StorageHealth } from './health.js';
 
 /**
@@ -28,6 +28,33 @@ export interface RoomCopy {
   activity: ActivityEntry[];
 }
 
+/** Reads one of a room's logs (chat or activity) beyond what the room holds in memory, oldest first. */
+export interface StoredLog<T> {
+  after(afterSeq: number, limit: number): Promise<T[]>;
+  /** The newest `limit` entries with a seq below `beforeSeq`. */
+  before(beforeSeq: number, limit: number): Promise<T[]>;
+}
+
+/** Where a room's committed chat and activity are read from: what members missed, or scroll back to. */
+export interface StoredHistory {
+  chat: StoredLog<ChatMessage>;
+  activity: StoredLog<ActivityEntry>;
+}
+
+/** A room's history as storage holds it (on one node, storage holds everything committed). */
+export function storedHistory(storage: Storage, room: string): StoredHistory {
+  return {
+    chat: {
+      after: (afterSeq, limit) => storage.readChat(room, afterSeq, limit),
+      before: (beforeSeq, limit) => storage.readChatBefore(room, beforeSeq, limit),
+    },
+    activity: {
+      after: (afterSeq, limit) => storage.readActivity(room, afterSeq, limit),
+      before: (beforeSeq, limit) => storage.readActivityBefore(room, beforeSeq, limit),
+    },
+  };
+}
+
 /** A single node's commit, as a CommittedBatch: everything in it is its own. */
 export function committedWrites(writes: RoomWrites): CommittedBatch {
   return {
@@ -51,6 +78,8 @@ export interface RoomLog {
   loadRoom(room: string, options: LoadOptions): Promise<StoredRoom>;
   /** The room left this node's memory. */
   release(room: string): void;
+  /** Where the room's committed chat and activity are read from (the room holds only the newest in memory). */
+  history(room: string): StoredHistory;
   appendUpdate(room: string, update: Uint8Array): void;
   appendChat(room: string, message: ChatMessage): void;
   appendActivity(room: string, entry: ActivityEntry): void;

@@ -1,7 +1,7 @@
 import type { ActivityEntry, AppEvent, ChatMessage } from '@tandem/protocol';
 import type { Logger } from 'pino';
 import { HealthTracker, type StorageHealth } from './health.js';
-import type { RoomLog } from './room-log.js';
+import { storedHistory, type RoomLog, type StoredHistory } from './room-log.js';
 import type { LoadOptions, RoomWrites, Storage, StoredRoom } from './storage.js';
 
 /**
@@ -128,6 +128,10 @@ export class WriteBehind implements RoomLog {
 
   release(): void {
     // Nothing is held per room between commits.
+  }
+
+  history(room: string): StoredHistory {
+    return storedHistory(this.#storage, room);
   }
 
   appendUpdate(room: string, update: Uint8Array): void {
