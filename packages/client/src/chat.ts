@@ -10,6 +10,9 @@ export interface PendingChat {
 
 type Outgoing = ({ kind: 'chat' } & PendingChat) | { kind: 'event'; name: string; data: JsonValue | undefined };
 
+/** How long after a failed `resume` it is sent again. */
+const RESUME_RETRY_MS = 2_000;
+
 const sameChat = (a: ChatMessage, b: ChatMessage): boolean => a.id === b.id;
 const sameActivity = (a: ActivityEntry, b: ActivityEntry): boolean => a.time === b.time && a.kind === b.kind && a.member.id === b.member.id;
 
@@ -37,6 +40,8 @@ export class Conversation {
   #activityMark = 0;
   #outbox: Outgoing[] = [];
   #everWelcomed = false;
+  /** A `resume` the server could not answer (its storage failed), asked again when this fires. */
+  #resumeRetry: ReturnType<typeof setTimeout> | null = null;
 
   constructor(historyLimit: number, send: (message: ClientMessage) => void) {
     this.#keep = { chat: historyLimit, activity: historyLimit };
@@ -78,6 +83,7 @@ export class Conversation {
    * missed since the last connection, and sends the outbox (chat in order; events leave it).
    */
   welcomed(message: ServerMessageOf<'welcome'>): void {
+    this.stopRetrying();
     const resuming = this.#everWelcomed;
     this.#everWelcomed = true;
     if (!resuming) {
@@ -115,6 +121,20 @@ export class Conversation {
     this.addChat(message.chat);
     this.addActivity(message.activity);
     if (!message.complete) this.#send({ type: 'resume', chatSeq: this.#chatMark, activitySeq: this.#activityMark });
+  }
+
+  /** The server could not read what was missed (`resume_failed`): asks again in a while, from where the entries held stop. */
+  resumeFailed(): void {
+    this.#resumeRetry ??= setTimeout(() => {
+      this.#resumeRetry = null;
+      this.#send({ type: 'resume', chatSeq: this.#chatMark, activitySeq: this.#activityMark });
+    }, RESUME_RETRY_MS);
+  }
+
+  /** No resume is asked again (a welcome asks anew; the handle closed). */
+  stopRetrying(): void {
+    if (this.#resumeRetry) clearTimeout(this.#resumeRetry);
+    this.#resumeRetry = null;
   }
 
   /** Whether the server may hold entries of `log` older than the oldest held here. */

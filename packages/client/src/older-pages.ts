@@ -44,6 +44,12 @@ export class OlderPages {
     this.#waiting.delete(key);
   }
 
+  /** The server could not read older entries (`history_failed`, which does not say for which request): every waiting load fails. */
+  failed(reason: string): void {
+    for (const waiting of this.#waiting.values()) waiting.reject(new Error(`older entries could not be loaded: ${reason}`));
+    this.#waiting.clear();
+  }
+
   /** The connection was lost: no answer will come. */
   lost(): void {
     for (const waiting of this.#waiting.values())

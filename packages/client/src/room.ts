@@ -251,6 +251,7 @@ export class RoomHandle extends ObservableV2<RoomEvents> {
     if (this.#closed) return;
     this.#closed = true;
     this.#typing.dispose();
+    this.#conversation.stopRetrying();
     this.#presence.close();
     this.doc.off('update', this.#onDocUpdate);
     this.doc.off('afterTransaction', this.#edits.afterTransaction);
@@ -272,6 +273,7 @@ export class RoomHandle extends ObservableV2<RoomEvents> {
   #onLost(): void {
     this.#joined = false;
     this.#olderPages.lost();
+    this.#conversation.stopRetrying();
     this.#synced = false;
     this.#saves.lost();
     this.#presence.lost();
@@ -370,6 +372,8 @@ export class RoomHandle extends ObservableV2<RoomEvents> {
     if (message.code === 'forbidden' && message.ref !== undefined && this.#conversation.refused(message.ref)) this.#changed();
     // An edit made before this handle knew it may not edit reached the server and was refused.
     if (message.code === 'read_only') this.#edits.refusedByServer();
+    if (message.code === 'resume_failed') this.#conversation.resumeFailed();
+    if (message.code === 'history_failed') this.#olderPages.failed(message.message);
     this.emit('error', [message.ref === undefined ? { code: message.code, message: message.message } : message]);
   }
 
