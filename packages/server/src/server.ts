@@ -5,7 +5,7 @@ import { guestAuthenticator, jwtAuthenticator, type Authenticator } from './auth
 import type { Bus } from './cluster/bus.js';
 import { InProcessBus } from './cluster/bus.js';
 import { NO_RELAY } from './cluster/admin-relay.js';
-import { startCluster, type Cluster } from './cluster/cluster.js';
+import type { Cluster } from './cluster/cluster.js';
 import type { StreamLog } from './cluster/stream-log.js';
 import type { Config } from './config.js';
 import { createHttpApp, type RouteOptions } from './http/app.js';
@@ -90,8 +90,11 @@ export async function createTandemCore(config: Config, options: StartOptions = {
   });
   const postgres = config.databaseUrl ? await PostgresStorage.open(config.databaseUrl, retention) : null;
   const storage = options.storage ?? postgres ?? new SqliteStorage(config.dataDir, { retention });
+  // Cluster mode's modules (ioredis among them) load only when it is configured.
   const cluster: Cluster | null = config.redisUrl
-    ? await startCluster({
+    ? await (
+        await import('./cluster/cluster.js')
+      ).startCluster({
         redisUrl: config.redisUrl,
         storage: postgres!,
         log,

@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Member, type Rights } from '@tandem/protocol';
+import type * as Y from 'yjs';
 import type { Authenticator, Identity } from '../auth/authenticator.js';
 import type { RoomRegistry } from '../rooms/registry.js';
 import type { Room } from '../rooms/room.js';
@@ -149,11 +150,15 @@ export function registerVersionRoutes(app: FastifyInstance, storage: Storage, re
       const { name } = request.params;
       const found = await storage.getVersion(name, id);
       if (!found) return sendError(reply, 404, 'not_found', `no version ${id} of "${name}"`);
+      // Loaded on first use, before the room opens: the editor's schema (TipTap, ProseMirror) costs
+      // memory that a node which never restores need not pay.
+      const { restoreContent } = await import('../history/restore.js');
+      const change = request.body?.applied ? null : (doc: Y.Doc) => restoreContent(doc, found.state);
       const room = await openRoom(name, reply);
       if (!room) return reply;
       const asked = request.body?.member;
       const member = asked && room.members.some((m) => m.id === asked.id) ? Member.parse(asked) : apiMember(identity);
-      const refused = await room.restore(request.body?.applied ? null : found.state, member, found);
+      const refused = await room.restore(change, member, found);
       if (refused === 'read_only') return sendError(reply, 403, 'forbidden', `document "${name}" is read-only`);
       if (refused === 'too_large') return sendError(reply, 413, 'too_large', 'the restored document would be too large');
       if (refused) return sendError(reply, 503, 'unavailable', 'the server cannot store edits right now; try again later');

@@ -2,7 +2,6 @@ import { CloseCode, errorMessage, type ActivityEntry, type ChatMessage, type Mem
 import * as Y from 'yjs';
 import type { PresenceChannel } from '../cluster/bus.js';
 import type { VersionInfo } from '../storage/storage.js';
-import { restoreContent } from '../history/restore.js';
 import { Versioner } from '../history/versioner.js';
 import type { StorageHealth } from '../storage/health.js';
 import type { Connection } from './connection.js';
@@ -272,17 +271,17 @@ export class Room {
   }
 
   /**
-   * Brings back a version as a new change on top of the document (see applyServerChange) and
-   * records who did it. With `state` null the member's own client made the change (so that its
-   * user can undo it) and only the record is made.
+   * Brings back a version as a new change on top of the document (`change`, see
+   * applyServerChange) and records who did it. With `change` null the member's own client made
+   * the change (so that its user can undo it) and only the record is made.
    */
   async restore(
-    state: Uint8Array | null,
+    change: ((doc: Y.Doc) => void) | null,
     member: Member,
     version: Pick<VersionInfo, 'id' | 'time' | 'name'>,
   ): Promise<RefusalReason | null> {
-    if (state) {
-      const refused = await this.applyServerChange((doc) => restoreContent(doc, state));
+    if (change) {
+      const refused = await this.applyServerChange(change);
       if (refused) return refused;
       this.#versioner.edited(member);
     }

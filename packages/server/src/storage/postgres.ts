@@ -1,5 +1,5 @@
 import type { ActivityEntry, AppEvent, ChatMessage } from '@tandem/protocol';
-import pg from 'pg';
+import type pg from 'pg';
 import {
   DEFAULT_RETENTION,
   type DocumentInfo,
@@ -67,7 +67,9 @@ export class PostgresStorage implements SharedStorage {
 
   /** Connects and brings the schema up to date. */
   static async open(url: string, retention: Retention = DEFAULT_RETENTION): Promise<PostgresStorage> {
-    const pool = new pg.Pool({ connectionString: url, max: 10 });
+    // Loaded here, not at start-up: a node on SQLite never pays for the driver.
+    const { default: postgres } = await import('pg');
+    const pool = new postgres.Pool({ connectionString: url, max: 10 });
     // An idle client's connection error (the server restarted) must not crash the process; the
     // next query reconnects.
     pool.on('error', () => {});
