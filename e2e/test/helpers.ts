@@ -13,6 +13,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
 import { afterEach, expect } from 'vitest';
+import { escapeRegExp } from './page-text.js';
 import { WAIT_MS } from './waits.js';
 
 export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
@@ -328,6 +329,30 @@ export async function user(browser: Browser, server: Server, name: string, optio
  * A fresh server with one document (created through the API), one browser, and Alice and Bob
  * each in their own context, joined by name at /d/<name> and looking at the editor.
  */
+/** A server started with `serverOptions`, a new document on it titled `title`, the document page's path, and a browser. */
+export async function newDocument(
+  title: string,
+  serverOptions: ServerOptions = {},
+): Promise<{ server: Server; browser: Browser; doc: { name: string; title: string }; path: string }> {
+  const server = await startServer(serverOptions);
+  const doc = await createDocument(server, title);
+  const browser = await launchBrowser();
+  return { server, browser, doc, path: `/d/${encodeURIComponent(doc.name)}` };
+}
+
+/**
+ * What Chromium logs by itself while a server is down, for a page on document `room`: each
+ * refused WebSocket attempt ("WebSocket connection to 'ws://…/ws/<room>' failed: …") and the
+ * SDK's question why (GET /ws/<room>, "Failed to load resource: net::ERR_CONNECTION_REFUSED").
+ * A page cannot prevent either; tests allow them only while they stop the server.
+ */
+export function refusedSocketErrors(server: Server, room: string): RegExp {
+  const socketUrl = `ws://127.0.0.1:${server.port}/ws/${encodeURIComponent(room)}`;
+  return new RegExp(
+    `^(WebSocket connection to '${escapeRegExp(socketUrl)}(\\?[^']*)?' failed(: .*)?|Failed to load resource: net::ERR_CONNECTION_REFUSED)$`,
+  );
+}
+
 export async function aliceAndBobOnADocument(
   title = 'Shared notes',
   serverOptions: ServerOptions = {},
@@ -338,10 +363,7 @@ export async function aliceAndBobOnADocument(
   alice: User;
   bob: User;
 }> {
-  const server = await startServer(serverOptions);
-  const doc = await createDocument(server, title);
-  const browser = await launchBrowser();
-  const path = `/d/${encodeURIComponent(doc.name)}`;
+  const { server, browser, doc, path } = await newDocument(title, serverOptions);
   const [alice, bob] = await Promise.all([user(browser, server, 'Alice', { path }), user(browser, server, 'Bob', { path })]);
   await Promise.all([alice.editor().waitFor(), bob.editor().waitFor()]);
   return { server, browser, doc, alice, bob };

@@ -5,26 +5,13 @@
  */
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import {
-  artifactsDir,
-  createDocument,
-  editorText,
-  expectNoBrowserErrors,
-  launchBrowser,
-  startServer,
-  typeInEditor,
-  user,
-  WAIT_MS,
-} from './helpers.js';
+import { artifactsDir, editorText, expectNoBrowserErrors, newDocument, typeInEditor, user, WAIT_MS } from './helpers.js';
 
 const poll = { timeout: WAIT_MS, interval: 100 };
 
 describe('version history', () => {
   it('previews a named version and restores it for everyone', { timeout: 60_000 }, async () => {
-    const server = await startServer({ flags: ['--version-quiet', '500'] });
-    const doc = await createDocument(server, 'History notes');
-    const browser = await launchBrowser();
-    const path = `/d/${encodeURIComponent(doc.name)}`;
+    const { server, browser, path } = await newDocument('History notes', { flags: ['--version-quiet', '500'] });
     const ada = await user(browser, server, 'Ada', { path });
     await ada.editor().waitFor();
 

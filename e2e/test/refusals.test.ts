@@ -7,13 +7,10 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
-import { artifactsDir, createDocument, expectNoBrowserErrors, launchBrowser, onCleanup, startServer, user, WAIT_MS } from './helpers.js';
+import { artifactsDir, expectNoBrowserErrors, launchBrowser, newDocument, onCleanup, startServer, user, WAIT_MS } from './helpers.js';
 
 it('tells the second person that the room is full, and lets them in once the first leaves', { timeout: 60_000 }, async () => {
-  const server = await startServer({ flags: ['--max-connections-per-room', '1'] });
-  const doc = await createDocument(server, 'One at a time');
-  const browser = await launchBrowser();
-  const path = `/d/${encodeURIComponent(doc.name)}`;
+  const { server, browser, path } = await newDocument('One at a time', { flags: ['--max-connections-per-room', '1'] });
   const alice = await user(browser, server, 'Alice', { path });
   await alice.editor().waitFor();
   const bob = await user(browser, server, 'Bob', { path });

@@ -8,9 +8,9 @@ import {
   accessibleText,
   aliceAndBobOnADocument,
   editorText,
-  escapeRegExp,
   expectNoBrowserErrors,
   LONG_WAIT_MS,
+  refusedSocketErrors,
   typeInEditor,
   WAIT_MS,
   wordPattern,
@@ -29,14 +29,8 @@ it('a server restart mid-session loses nothing and both reconnect by themselves'
     await expect.poll(() => u.status().innerText(), { ...poll, message: `${u.name}'s status before the outage` }).toMatch(/\bConnected\b/);
   }
 
-  // While the server is down, each failed reconnect attempt makes Chromium itself log
-  // "WebSocket connection to 'ws://…/ws/<room>' failed: …" as a console error, and the SDK's
-  // question why (GET /ws/<room>) "Failed to load resource: net::ERR_CONNECTION_REFUSED"; the
-  // page cannot prevent that. Tolerated only for this document's socket URL, and only until both are back.
-  const socketUrl = `ws://127.0.0.1:${server.port}/ws/${encodeURIComponent(doc.name)}`;
-  const refused = new RegExp(
-    `^(WebSocket connection to '${escapeRegExp(socketUrl)}(\\?[^']*)?' failed(: .*)?|Failed to load resource: net::ERR_CONNECTION_REFUSED)$`,
-  );
+  // Chromium's own console errors while the server is down, only for this document and only until both are back.
+  const refused = refusedSocketErrors(server, doc.name);
   const stopAllowing = [alice.allowErrors(refused), bob.allowErrors(refused)];
 
   expect(await server.stop('SIGTERM'), 'exit code of the server after SIGTERM').toBe(0);

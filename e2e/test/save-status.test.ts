@@ -8,23 +8,18 @@ import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import {
   artifactsDir,
-  createDocument,
   editorText,
-  escapeRegExp,
   expectNoBrowserErrors,
-  launchBrowser,
   LONG_WAIT_MS,
-  startServer,
+  newDocument,
+  refusedSocketErrors,
   typeInEditor,
   user,
   WAIT_MS,
 } from './helpers.js';
 
 it('shows "All changes saved" after typing, and saves what was typed offline after the reconnect', { timeout: 60_000 }, async () => {
-  const server = await startServer();
-  const doc = await createDocument(server, 'Save status');
-  const browser = await launchBrowser();
-  const path = `/d/${encodeURIComponent(doc.name)}`;
+  const { server, browser, doc, path } = await newDocument('Save status');
   const alice = await user(browser, server, 'Alice', { path });
   const saveStatus = alice.page.getByRole('status').filter({ hasText: /Saving…|All changes saved|changes will be saved/ });
 
@@ -33,14 +28,8 @@ it('shows "All changes saved" after typing, and saves what was typed offline aft
   mkdirSync(artifactsDir, { recursive: true });
   await alice.page.screenshot({ path: join(artifactsDir, 'save-status-1280x800.png') });
 
-  // Chromium itself logs each refused reconnect attempt as a console error while the server is
-  // down, and the failed request of the SDK asking why (GET /ws/<room>).
-  const socketUrl = `ws://127.0.0.1:${server.port}/ws/${encodeURIComponent(doc.name)}`;
-  const stopAllowing = alice.allowErrors(
-    new RegExp(
-      `^(WebSocket connection to '${escapeRegExp(socketUrl)}(\\?[^']*)?' failed(: .*)?|Failed to load resource: net::ERR_CONNECTION_REFUSED)$`,
-    ),
-  );
+  // Chromium's own console errors while the server is down.
+  const stopAllowing = alice.allowErrors(refusedSocketErrors(server, doc.name));
   expect(await server.stop('SIGTERM'), 'exit code of the server after SIGTERM').toBe(0);
   await expect.poll(() => alice.status().innerText(), { timeout: WAIT_MS, interval: 100 }).toMatch(/Reconnecting/);
   await typeInEditor(alice, 'end', ' Typed offline.');

@@ -287,7 +287,8 @@ export class DocSync {
     const ownUpdate = own === group ? update : Y.mergeUpdates(own.map((entry) => entry.update));
     this.#ctx.persistence.appendUpdate(this.#ctx.room, ownUpdate);
     for (const entry of own) if (entry.origin instanceof Connection) this.#ctx.edited?.(entry.origin);
-    if (soleOrigin !== BUS_ORIGIN)
+    // The event is built only when the app set the hook (this runs every fan-out flush).
+    if (this.#ctx.hooks.onChange && soleOrigin !== BUS_ORIGIN)
       callHook(this.#ctx.hooks, 'onChange', { room: this.#ctx.room, update: ownUpdate, doc: this.doc }, this.#ctx.log);
     this.#awaitingStore.push(receiptsOf(own));
     this.#logBytes += update.byteLength;

@@ -10,7 +10,7 @@ import {
 import type { Logger } from 'pino';
 import type { StoredRoom } from '../storage/storage.js';
 import type { Connection } from './connection.js';
-import type { CommittedBatch, RoomLog } from '../storage/room-log.js';
+import type { CommittedBatch, RoomLog, StoredHistory } from '../storage/room-log.js';
 import { SeqLog } from './seq-log.js';
 
 /** Who admin entries name as their author. */
@@ -47,6 +47,8 @@ export interface CommittedSinks {
  */
 export class Journal {
   readonly #ctx: JournalContext;
+  /** Where entries older than the logs' in-memory tails are read from. */
+  readonly #history: StoredHistory;
   #chat: SeqLog<ChatMessage>;
   #activity: SeqLog<ActivityEntry>;
   #eventSeq = 0;
@@ -59,21 +61,14 @@ export class Journal {
 
   constructor(ctx: JournalContext) {
     this.#ctx = ctx;
-    this.#chat = this.#chatLog([], 0);
-    this.#activity = this.#activityLog([], 0);
-  }
-
-  #chatLog(tail: ChatMessage[], newestSeq: number): SeqLog<ChatMessage> {
-    return new SeqLog(tail, newestSeq, this.#ctx.persistence.history(this.#ctx.room).chat);
-  }
-
-  #activityLog(tail: ActivityEntry[], newestSeq: number): SeqLog<ActivityEntry> {
-    return new SeqLog(tail, newestSeq, this.#ctx.persistence.history(this.#ctx.room).activity);
+    this.#history = ctx.persistence.history(ctx.room);
+    this.#chat = new SeqLog([], 0, this.#history.chat);
+    this.#activity = new SeqLog([], 0, this.#history.activity);
   }
 
   load(stored: StoredRoom): void {
-    this.#chat = this.#chatLog(stored.chat, stored.chatSeq);
-    this.#activity = this.#activityLog(stored.activity, stored.activitySeq);
+    this.#chat = new SeqLog(stored.chat, stored.chatSeq, this.#history.chat);
+    this.#activity = new SeqLog(stored.activity, stored.activitySeq, this.#history.activity);
     this.#eventSeq = stored.eventSeq;
     for (const { id, seq } of stored.recentChatIds) this.#chatIds.set(id, seq);
   }
